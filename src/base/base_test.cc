@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "base/crc32c.h"
+#include "base/random.h"
+#include "base/result.h"
+
+namespace ca {
+namespace {
+
+TEST(Crc32c, KnownVectors) {
+  // RFC 3720 B.4 test vectors.
+  std::string zeros(32, '\0');
+  EXPECT_EQ(crc32c::Value(zeros), 0x8a9136aau);
+  std::string ones(32, '\xff');
+  EXPECT_EQ(crc32c::Value(ones), 0x62a8ab43u);
+  std::string inc;
+  for (int i = 0; i < 32; ++i) inc += static_cast<char>(i);
+  EXPECT_EQ(crc32c::Value(inc), 0x46dd794eu);
+  EXPECT_EQ(crc32c::Value("123456789"), 0xe3069283u);
+}
+
+TEST(Crc32c, ExtendComposes) {
+  std::string s = "hello, write-ahead log with some more bytes";
+  for (size_t cut = 0; cut <= s.size(); ++cut) {
+    uint32_t a = crc32c::Value(s.data(), cut);
+    EXPECT_EQ(crc32c::Extend(a, s.data() + cut, s.size() - cut), crc32c::Value(s));
+  }
+}
+
+TEST(Status, CarriesCodeAndMessage) {
+  Status ok;
+  EXPECT_TRUE(ok.ok());
+  Status s(ErrorCode::kDiskFull, "no space");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kDiskFull);
+  EXPECT_EQ(s.ToString(), "disk_full: no space");
+  EXPECT_EQ(s.WithContext("wal").message(), "wal: no space");
+}
+
+Result<int> Half(int x) {
+  if (x % 2) return InvalidArgument("odd");
+  return x / 2;
+}
+
+Status UseHalf(int x, int* out) {
+  CA_ASSIGN_OR_RETURN(*out, Half(x));
+  return Status::Ok();
+}
+
+TEST(Result, ValueOrStatus) {
+  int out = 0;
+  EXPECT_TRUE(UseHalf(8, &out).ok());
+  EXPECT_EQ(out, 4);
+  EXPECT_EQ(UseHalf(3, &out).code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(Random, KeysAreDistinctAndLongEnough) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(RandomBase64Url(18));
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_EQ(RandomBase64Url(18).size(), 24u);
+  EXPECT_EQ(RandomHex(16).size(), 32u);
+  std::string u = RandomUuid();
+  EXPECT_EQ(u.size(), 36u);
+  EXPECT_EQ(u[14], '4');
+}
+
+}  // namespace
+}  // namespace ca

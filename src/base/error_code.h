@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace ca {
+
+/// The one registry of stable error codes. The string form (`ErrorCodeName`) is part of the public
+/// API: it appears in JSON error bodies and per-event receipts, and clients and tests match on it.
+/// Never renumber or rename an entry; add new ones at the end of their group.
+enum class ErrorCode : uint16_t {
+  kOk = 0,
+
+  // Generic (1xx).
+  kInternal = 100,
+  kInvalidArgument = 101,
+  kNotFound = 102,
+  kAlreadyExists = 103,
+  kUnavailable = 104,
+  kCancelled = 105,
+  kConfigInvalid = 106,
+
+  // Storage and I/O (2xx).
+  kIoError = 200,
+  kDiskFull = 201,
+  kCorruption = 202,
+  kLocked = 203,
+
+  // HTTP and requests (3xx).
+  kUnauthorized = 300,
+  kForbidden = 301,
+  kBodyTooLarge = 302,
+  kUnsupportedMediaType = 303,
+  kUnsupportedEncoding = 304,
+  kMalformedJson = 305,
+  kRouteNotFound = 306,
+  kMethodNotAllowed = 307,
+  kTooManyEvents = 308,
+  kBadRequest = 309,
+  kShuttingDown = 310,
+
+  // Event validation (4xx), used in per-event receipts.
+  kEventNotObject = 400,
+  kEventTooLarge = 401,
+  kNestingTooDeep = 402,
+  kMissingField = 403,
+  kWrongType = 404,
+  kUnknownEventType = 405,
+  kInvalidTimestamp = 406,
+  kInvalidEventId = 407,
+  kMissingProperty = 408,
+  kInvalidProperty = 409,
+  kFieldTooLong = 410,
+  kUnknownField = 411,
+};
+
+/// Stable snake_case name of `code`, e.g. "missing_field".
+std::string_view ErrorCodeName(ErrorCode code);
+
+}  // namespace ca
