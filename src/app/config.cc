@@ -1,0 +1,398 @@
+#include "app/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+#include "base/result.h"
+
+namespace ca::app {
+namespace {
+
+enum class ValueType { kString, kInteger };
+
+/// One known key. `set` parses a text value into the config (leaving it unchanged on error, with
+/// a reason as the message); `get` renders the current value as text.
+struct KeyInfo {
+  std::string_view key;
+  ValueType type;
+  std::string_view default_text;  // Shown in help when not simply get(DefaultConfig()).
+  std::string_view help;
+  Status (*set)(std::string_view value, Config* c);
+  std::string (*get)(const Config& c);
+};
+
+Status Reason(std::string_view reason) { return InvalidArgument(reason); }
+
+Result<int64_t> ParseInteger(std::string_view text, int64_t min, int64_t max) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec == std::errc::invalid_argument || ptr != end) {
+    return Reason("not an integer");
+  }
+  if (ec == std::errc::result_out_of_range) {
+    return Reason(text[0] == '-' ? "must be at least " + std::to_string(min)
+                                 : "must be at most " + std::to_string(max));
+  }
+  if (value < min) return Reason("must be at least " + std::to_string(min));
+  if (value > max) return Reason("must be at most " + std::to_string(max));
+  return value;
+}
+
+template <typename T, int64_t kMin, int64_t kMax>
+Status SetInteger(std::string_view text, T* field) {
+  CA_ASSIGN_OR_RETURN(int64_t value, ParseInteger(text, kMin, kMax));
+  *field = static_cast<T>(value);
+  return Status::Ok();
+}
+
+Status SetOneOf(std::string_view text, std::initializer_list<std::string_view> allowed,
+                std::string* field) {
+  for (std::string_view a : allowed) {
+    if (text == a) {
+      *field = std::string(text);
+      return Status::Ok();
+    }
+  }
+  std::string reason = "expected one of:";
+  for (std::string_view a : allowed) {
+    reason += (reason.back() == ':' ? " " : ", ") + std::string(a);
+  }
+  return Reason(reason);
+}
+
+bool IsHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_' || c == ':';
+}
+
+Status SetListen(std::string_view text, Config* c) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return Reason("expected HOST:PORT");
+  std::string_view host = text.substr(0, colon);
+  std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return Reason("expected HOST:PORT (write IPv6 addresses in brackets, e.g. [::1]:8080)");
+  }
+  if (host.empty()) return Reason("expected HOST:PORT with a non-empty HOST");
+  for (char ch : host) {
+    if (!IsHostChar(ch)) return Reason("HOST holds an invalid character");
+  }
+  auto port = ParseInteger(port_text, 0, 65535);
+  if (!port.ok()) return Reason("PORT " + std::string(port.status().message()));
+  c->listen_host = std::string(host);
+  c->listen_port = static_cast<uint16_t>(*port);
+  return Status::Ok();
+}
+
+std::string GetListen(const Config& c) {
+  std::string host =
+      c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]" : c.listen_host;
+  return host + ":" + std::to_string(c.listen_port);
+}
+
+Status SetData(std::string_view text, Config* c) {
+  if (text.empty()) return Reason("must not be empty");
+  if (text.find('\0') != std::string_view::npos) return Reason("must not contain NUL");
+  c->data = std::string(text);
+  return Status::Ok();
+}
+
+constexpr int64_t kMiB = 1 << 20;
+
+// Ranges reject nonsense early (a negative limit, a zero batch size) without second-guessing
+// operators: the limits are generous.
+const KeyInfo kKeys[] = {
+    {"data", ValueType::kString, "", "Directory for the WAL, event store and state database.",
+     SetData, [](const Config& c) { return c.data; }},
+    {"listen", ValueType::kString, "",
+     "HOST:PORT the HTTP server listens on; [::1]:8080 for IPv6, port 0 for any free port.",
+     SetListen, GetListen},
+    {"threads", ValueType::kInteger, "number of cores", "HTTP worker threads (1 to 1024).",
+     [](std::string_view v, Config* c) { return SetInteger<int, 1, 1024>(v, &c->threads); },
+     [](const Config& c) { return std::to_string(c.threads); }},
+    {"log_level", ValueType::kString, "",
+     "Log verbosity: trace, debug, info, warn, error, critical or off.",
+     [](std::string_view v, Config* c) {
+       return SetOneOf(v, {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                       &c->log_level);
+     },
+     [](const Config& c) { return c.log_level; }},
+    {"wal.sync", ValueType::kString, "",
+     "When events are acknowledged: always (after fsync), interval (fsync every "
+     "wal.sync_interval_ms; a crash may lose that much), none (fsync left to the OS).",
+     [](std::string_view v, Config* c) {
+       return SetOneOf(v, {"always", "interval", "none"}, &c->wal_sync);
+     },
+     [](const Config& c) { return c.wal_sync; }},
+    {"wal.sync_interval_ms", ValueType::kInteger, "",
+     "fsync period when wal.sync = interval (1 to 60000).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<int, 1, 60'000>(v, &c->wal_sync_interval_ms);
+     },
+     [](const Config& c) { return std::to_string(c.wal_sync_interval_ms); }},
+    {"wal.segment_bytes", ValueType::kInteger, "",
+     "Size at which a WAL segment is closed and a new one started (64 KiB to 16 GiB).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 64 * 1024, 16 * 1024 * kMiB>(v, &c->wal_segment_bytes);
+     },
+     [](const Config& c) { return std::to_string(c.wal_segment_bytes); }},
+    {"ingest.dedup_window_hours", ValueType::kInteger, "",
+     "How long an event id is remembered to drop duplicates (1 to 8760).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<int, 1, 8760>(v, &c->dedup_window_hours);
+     },
+     [](const Config& c) { return std::to_string(c.dedup_window_hours); }},
+    {"ingest.max_event_bytes", ValueType::kInteger, "",
+     "Largest accepted event, as JSON bytes (256 to 16 MiB; at most ingest.max_body_bytes).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 256, 16 * kMiB>(v, &c->max_event_bytes);
+     },
+     [](const Config& c) { return std::to_string(c.max_event_bytes); }},
+    {"ingest.max_body_bytes", ValueType::kInteger, "",
+     "Largest accepted request body after decompression (1 KiB to 1 GiB).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 1024, 1024 * kMiB>(v, &c->max_body_bytes);
+     },
+     [](const Config& c) { return std::to_string(c.max_body_bytes); }},
+    {"ingest.max_batch_events", ValueType::kInteger, "",
+     "Most events accepted in one request (1 to 100000).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint32_t, 1, 100'000>(v, &c->max_batch_events);
+     },
+     [](const Config& c) { return std::to_string(c.max_batch_events); }},
+    {"shutdown_grace_ms", ValueType::kInteger, "",
+     "On SIGTERM, how long in-flight requests may finish before the server stops (0 to "
+     "3600000).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<int, 0, 3'600'000>(v, &c->shutdown_grace_ms);
+     },
+     [](const Config& c) { return std::to_string(c.shutdown_grace_ms); }},
+};
+
+const KeyInfo* FindKey(std::string_view key) {
+  for (const KeyInfo& info : kKeys) {
+    if (info.key == key) return &info;
+  }
+  return nullptr;
+}
+
+/// True when some known key lies under the table `prefix` (e.g. "wal").
+bool IsTablePrefix(std::string_view prefix) {
+  for (const KeyInfo& info : kKeys) {
+    if (info.key.size() > prefix.size() && info.key.substr(0, prefix.size()) == prefix &&
+        info.key[prefix.size()] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status ConfigError(std::string message) { return Status(ErrorCode::kConfigInvalid, message); }
+
+Status UnknownKey(std::string_view key, std::string_view source) {
+  return ConfigError("unknown configuration key '" + std::string(key) + "' in " +
+                     std::string(source));
+}
+
+std::string_view TypeName(ValueType type) {
+  return type == ValueType::kString ? "a string" : "an integer";
+}
+
+std::string_view NodeTypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date or time";
+  }
+}
+
+std::string Where(const std::string& path, const toml::node& node) {
+  std::string where = path;
+  if (node.source().begin.line > 0) where += ":" + std::to_string(node.source().begin.line);
+  return where;
+}
+
+Status ApplyTable(const toml::table& table, const std::string& prefix, const std::string& path,
+                  Config* c) {
+  for (auto&& [name, node] : table) {
+    std::string key =
+        prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
+    std::string where = Where(path, node);
+    const KeyInfo* info = FindKey(key);
+    if (info == nullptr) {
+      if (const toml::table* sub = node.as_table(); sub != nullptr && IsTablePrefix(key)) {
+        CA_RETURN_IF_ERROR(ApplyTable(*sub, key, path, c));
+        continue;
+      }
+      return UnknownKey(key, where);
+    }
+    std::string text;
+    if (info->type == ValueType::kString && node.is_string()) {
+      text = node.as_string()->get();
+    } else if (info->type == ValueType::kInteger && node.is_integer()) {
+      text = std::to_string(node.as_integer()->get());
+    } else {
+      return ConfigError("configuration key '" + key + "' in " + where + " must be " +
+                         std::string(TypeName(info->type)) + ", not " +
+                         std::string(NodeTypeName(node)));
+    }
+    CA_RETURN_IF_ERROR(Set(key, text, where, c));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Config DefaultConfig() {
+  Config c;
+  c.data = "./data";
+  c.listen_host = "127.0.0.1";
+  c.listen_port = 8080;
+  c.threads = std::max(1u, std::thread::hardware_concurrency());
+  c.log_level = "info";
+  c.wal_sync = "always";
+  c.wal_sync_interval_ms = 200;
+  c.wal_segment_bytes = 64 * kMiB;
+  c.dedup_window_hours = 168;
+  c.max_event_bytes = 32 * 1024;
+  c.max_body_bytes = 1 * kMiB;
+  c.max_batch_events = 1000;
+  c.shutdown_grace_ms = 10'000;
+  return c;
+}
+
+Status Set(std::string_view key, std::string_view value, std::string_view source, Config* c) {
+  const KeyInfo* info = FindKey(key);
+  if (info == nullptr) return UnknownKey(key, source);
+  Status status = info->set(value, c);
+  if (status.ok()) return status;
+  std::string shown(value.substr(0, 200));
+  return ConfigError("invalid value '" + shown + "' for configuration key '" + std::string(key) +
+                     "' in " + std::string(source) + ": " + std::string(status.message()));
+}
+
+Status ApplyTomlFile(const std::string& path, Config* c) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return ConfigError("cannot read configuration file " + path + ": " + std::strerror(errno));
+  }
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return ConfigError("cannot read configuration file " + path);
+  toml::table table;
+  try {
+    table = toml::parse(content, path);
+  } catch (const toml::parse_error& e) {
+    return ConfigError(
+        "cannot parse configuration file " + path + ":" + std::to_string(e.source().begin.line) +
+        ":" + std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+  return ApplyTable(table, "", path, c);
+}
+
+Status ApplyEnvironment(const std::vector<std::string>& vars, Config* c) {
+  for (const std::string& var : vars) {
+    std::string_view entry = var;
+    if (entry.substr(0, 3) != "CA_") continue;
+    size_t equals = entry.find('=');
+    std::string_view name = entry.substr(0, equals);
+    std::string_view value =
+        equals == std::string_view::npos ? std::string_view() : entry.substr(equals + 1);
+    const KeyInfo* info = nullptr;
+    for (const KeyInfo& candidate : kKeys) {
+      if (EnvVarName(candidate.key) == name) info = &candidate;
+    }
+    if (info == nullptr) {
+      return ConfigError("unknown environment variable " + std::string(name) +
+                         ": not a configuration key (see docs/configuration.md)");
+    }
+    CA_RETURN_IF_ERROR(Set(info->key, value, "environment variable " + std::string(name), c));
+  }
+  return Status::Ok();
+}
+
+Status ApplyEnvironment(char** envp, Config* c) {
+  std::vector<std::string> vars;
+  for (char** p = envp; p != nullptr && *p != nullptr; ++p) vars.emplace_back(*p);
+  return ApplyEnvironment(vars, c);
+}
+
+Status Validate(const Config& c) {
+  if (c.max_event_bytes > c.max_body_bytes) {
+    return ConfigError("ingest.max_event_bytes (" + std::to_string(c.max_event_bytes) +
+                       ") must not exceed ingest.max_body_bytes (" +
+                       std::to_string(c.max_body_bytes) + ")");
+  }
+  return Status::Ok();
+}
+
+std::string EnvVarName(std::string_view key) {
+  std::string name = "CA_";
+  for (char ch : key) {
+    name += ch == '.' ? '_' : static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+  }
+  return name;
+}
+
+std::string KnownKeysHelp() {
+  const Config defaults = DefaultConfig();
+  std::string out;
+  for (const KeyInfo& info : kKeys) {
+    std::string default_text =
+        info.default_text.empty() ? info.get(defaults) : std::string(info.default_text);
+    if (info.type == ValueType::kString && info.default_text.empty()) {
+      default_text = "\"" + default_text + "\"";
+    }
+    out += std::string(info.key) + " (" + (info.type == ValueType::kString ? "string" : "integer") +
+           ", default " + default_text + ", env " + EnvVarName(info.key) + ")\n    " +
+           std::string(info.help) + "\n";
+  }
+  return out;
+}
+
+std::string ToToml(const Config& c) {
+  toml::table root;
+  for (const KeyInfo& info : kKeys) {
+    toml::table* table = &root;
+    std::string_view key = info.key;
+    if (size_t dot = key.find('.'); dot != std::string_view::npos) {
+      std::string section(key.substr(0, dot));
+      if (!root.contains(section)) root.insert(section, toml::table{});
+      table = root.get_as<toml::table>(section);
+      key = key.substr(dot + 1);
+    }
+    std::string text = info.get(c);
+    if (info.type == ValueType::kString) {
+      table->insert_or_assign(key, text);
+    } else {
+      int64_t value = 0;
+      std::from_chars(text.data(), text.data() + text.size(), value);
+      table->insert_or_assign(key, value);
+    }
+  }
+  std::ostringstream out;
+  out << root << "\n";
+  return out.str();
+}
+
+}  // namespace ca::app

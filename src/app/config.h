@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace ca::app {
+
+/// The server's settings. Sources, lowest to highest precedence: DefaultConfig(), a TOML file
+/// (ApplyTomlFile), CA_* environment variables (ApplyEnvironment), command-line flags (Set).
+/// One table of known keys (see KnownKeysHelp and docs/configuration.md) drives all of them.
+struct Config {
+  std::string data;                // data
+  std::string listen_host;         // listen (HOST part; IPv6 without brackets)
+  uint16_t listen_port = 0;        // listen (PORT part; 0 = any free port)
+  int threads = 1;                 // threads
+  std::string log_level;           // log_level
+  std::string wal_sync;            // wal.sync: "always", "interval" or "none"
+  int wal_sync_interval_ms = 0;    // wal.sync_interval_ms
+  uint64_t wal_segment_bytes = 0;  // wal.segment_bytes
+  int dedup_window_hours = 0;      // ingest.dedup_window_hours
+  uint64_t max_event_bytes = 0;    // ingest.max_event_bytes
+  uint64_t max_body_bytes = 0;     // ingest.max_body_bytes
+  uint32_t max_batch_events = 0;   // ingest.max_batch_events
+  int shutdown_grace_ms = 0;       // shutdown_grace_ms
+};
+
+/// The built-in defaults; `threads` is the number of cores (at least 1).
+Config DefaultConfig();
+
+/// Sets the dotted `key` (e.g. "wal.sync") from its text form `value`. `source` names where the
+/// value came from ("/etc/ca.toml", "environment variable CA_WAL_SYNC", "command line") and
+/// appears in error messages. kConfigInvalid for an unknown key or a bad value; `c` is unchanged
+/// on error.
+Status Set(std::string_view key, std::string_view value, std::string_view source, Config* c);
+
+/// Applies every key of the TOML file at `path` (tables allowed: `[wal] sync = "none"` is
+/// `wal.sync`). Strings must be TOML strings and numbers TOML integers. kConfigInvalid when the
+/// file cannot be read or parsed, has an unknown key, or a value of the wrong type or range; keys
+/// before the bad one may already have been applied.
+Status ApplyTomlFile(const std::string& path, Config* c);
+
+/// Applies the CA_* variables of a null-terminated `envp` array (e.g. `environ`). The variable
+/// for key "ingest.max_body_bytes" is CA_INGEST_MAX_BODY_BYTES. kConfigInvalid for an unknown
+/// CA_* variable or a bad value. Variables not starting with "CA_" are ignored.
+Status ApplyEnvironment(char** envp, Config* c);
+/// The same for a list of "NAME=VALUE" strings.
+Status ApplyEnvironment(const std::vector<std::string>& vars, Config* c);
+
+/// Cross-key checks, to run after all sources are applied: ingest.max_event_bytes must not exceed
+/// ingest.max_body_bytes. kConfigInvalid otherwise.
+Status Validate(const Config& c);
+
+/// The environment variable for `key`: "CA_" + upper-case key with '.' replaced by '_'.
+std::string EnvVarName(std::string_view key);
+
+/// Every known key with its type, default, environment variable and meaning, one per line.
+std::string KnownKeysHelp();
+
+/// `c` as a TOML document that ApplyTomlFile reads back to the same values.
+std::string ToToml(const Config& c);
+
+}  // namespace ca::app

@@ -1,0 +1,401 @@
+#include "state/sqlite_state_store.h"
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include <charconv>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "base/clock.h"
+#include "state/api_key.h"
+
+namespace ca::state {
+namespace {
+
+/// One schema step. Versions are dense and increasing; a shipped migration is never edited.
+/// The SQL sticks to what SQLite and PostgreSQL both accept, except for `INTEGER PRIMARY KEY`
+/// (a PostgreSQL backend uses BIGSERIAL/identity columns for the same ids).
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1,
+     "CREATE TABLE tenants ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  created_at_ms BIGINT NOT NULL);"
+     "CREATE TABLE api_keys ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  kind TEXT NOT NULL CHECK (kind IN ('write', 'secret')),"
+     "  key_id TEXT NOT NULL,"
+     "  key_hash TEXT NOT NULL,"
+     "  created_at_ms BIGINT NOT NULL,"
+     "  revoked_at_ms BIGINT);"
+     "CREATE INDEX api_keys_by_key_id ON api_keys (key_id);"
+     "CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id);"
+     "CREATE TABLE custom_event_types ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  name TEXT NOT NULL,"
+     "  required_properties_json TEXT NOT NULL,"
+     "  created_at_ms BIGINT NOT NULL,"
+     "  PRIMARY KEY (tenant_id, name));"},
+};
+
+constexpr size_t kMaxEventTypeNameBytes = 128;
+
+ErrorCode CodeFor(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return ErrorCode::kUnavailable;
+    case SQLITE_FULL:
+      return ErrorCode::kDiskFull;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return ErrorCode::kCorruption;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return ErrorCode::kIoError;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  static Result<Statement> Prepare(sqlite3* db, std::string_view sql, std::string_view path) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return Status(CodeFor(rc), std::string("state store ") + std::string(path) +
+                                     ": prepare failed: " + sqlite3_errmsg(db));
+    }
+    return Statement(db, stmt, path);
+  }
+
+  void BindText(int index, std::string_view value) {
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  }
+  void BindInt64(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+
+  /// True when a row is available, false when the statement is done.
+  Result<bool> Step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Status(CodeFor(rc), "state store " + path_ + ": " + sqlite3_errmsg(db_));
+  }
+
+  int64_t ColumnInt64(int index) { return sqlite3_column_int64(stmt_, index); }
+  bool ColumnIsNull(int index) { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+  std::string ColumnText(int index) {
+    const unsigned char* text = sqlite3_column_text(stmt_, index);
+    int size = sqlite3_column_bytes(stmt_, index);
+    return text ? std::string(reinterpret_cast<const char*>(text), size) : std::string();
+  }
+
+ private:
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view path)
+      : db_(db), stmt_(stmt), path_(path) {}
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::string path_;
+};
+
+class SqliteStateStore final : public StateStore {
+ public:
+  SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  ~SqliteStateStore() override { sqlite3_close_v2(db_); }
+
+  SqliteStateStore(const SqliteStateStore&) = delete;
+  SqliteStateStore& operator=(const SqliteStateStore&) = delete;
+
+  Status Init() {
+    std::lock_guard lock(mu_);
+    sqlite3_busy_timeout(db_, kSqliteBusyTimeoutMs);
+    sqlite3_extended_result_codes(db_, 1);
+    CA_ASSIGN_OR_RETURN(std::string mode, QueryText("PRAGMA journal_mode=WAL"));
+    if (mode != "wal" && !(path_ == ":memory:" && mode == "memory")) {
+      return IoError("state store " + path_ + ": cannot enable WAL journal mode (got '" + mode +
+                     "')");
+    }
+    CA_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+    return Migrate();
+  }
+
+  Result<Tenant> GetOrCreateTenant(std::string_view name) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(name));
+    std::lock_guard lock(mu_);
+    Tenant tenant;
+    CA_RETURN_IF_ERROR(InWriteTransaction([&]() -> Status {
+      CA_ASSIGN_OR_RETURN(tenant, GetOrCreateTenantLocked(name));
+      return Status::Ok();
+    }));
+    return tenant;
+  }
+
+  Result<std::optional<Tenant>> FindTenant(std::string_view name) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(name));
+    std::lock_guard lock(mu_);
+    return FindTenantLocked(name);
+  }
+
+  Result<std::vector<Tenant>> ListTenants() override {
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT id, name, created_at_ms FROM tenants ORDER BY name"));
+    std::vector<Tenant> tenants;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      tenants.push_back({stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnInt64(2)});
+    }
+    return tenants;
+  }
+
+  Result<CreatedKeys> CreateKeys(std::string_view tenant_name) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CreatedKeys keys;
+    keys.tenant = std::string(tenant_name);
+    keys.write_key = GenerateApiKey(KeyKind::kWrite);
+    keys.secret_key = GenerateApiKey(KeyKind::kSecret);
+    CA_RETURN_IF_ERROR(InWriteTransaction([&]() -> Status {
+      CA_ASSIGN_OR_RETURN(Tenant tenant, GetOrCreateTenantLocked(tenant_name));
+      CA_RETURN_IF_ERROR(InsertKeyLocked(tenant.id, KeyKind::kWrite, keys.write_key));
+      return InsertKeyLocked(tenant.id, KeyKind::kSecret, keys.secret_key);
+    }));
+    return keys;
+  }
+
+  Result<std::optional<KeyMatch>> LookupKey(std::string_view presented_key) override {
+    std::optional<ParsedKey> parsed = ParseApiKey(presented_key);
+    if (!parsed) return std::optional<KeyMatch>();
+    std::string hash = Sha256Hex(presented_key);
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare("SELECT k.key_hash, k.tenant_id, t.name FROM api_keys k"
+                " JOIN tenants t ON t.id = k.tenant_id"
+                " WHERE k.key_id = ?1 AND k.kind = ?2 AND k.revoked_at_ms IS NULL"));
+    stmt.BindText(1, parsed->key_id);
+    stmt.BindText(2, KeyKindName(parsed->kind));
+    std::optional<KeyMatch> match;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      std::string stored = stmt.ColumnText(0);
+      if (stored.size() == hash.size() &&
+          CRYPTO_memcmp(stored.data(), hash.data(), hash.size()) == 0) {
+        match = KeyMatch{stmt.ColumnInt64(1), stmt.ColumnText(2), parsed->kind};
+      }
+    }
+    return match;
+  }
+
+  Status AddCustomEventType(std::string_view tenant_name, const CustomEventTypeRow& row) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    CA_RETURN_IF_ERROR(CheckEventTypeName(row.name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(
+        std::string json_type,
+        QueryText("SELECT CASE WHEN json_valid(?1) THEN json_type(?1) ELSE 'invalid' END",
+                  row.required_properties_json));
+    if (json_type != "object") {
+      return InvalidArgument("required properties of event type '" + row.name +
+                             "' must be a JSON object");
+    }
+    return InWriteTransaction([&]() -> Status {
+      CA_ASSIGN_OR_RETURN(std::optional<Tenant> tenant, FindTenantLocked(tenant_name));
+      if (!tenant) return NotFound("unknown tenant '" + std::string(tenant_name) + "'");
+      CA_ASSIGN_OR_RETURN(
+          Statement stmt,
+          Prepare("INSERT INTO custom_event_types"
+                  " (tenant_id, name, required_properties_json, created_at_ms)"
+                  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, name)"
+                  " DO UPDATE SET required_properties_json = excluded.required_properties_json"));
+      stmt.BindInt64(1, tenant->id);
+      stmt.BindText(2, row.name);
+      stmt.BindText(3, row.required_properties_json);
+      stmt.BindInt64(4, NowMillis());
+      return stmt.Step().status();
+    });
+  }
+
+  Result<std::vector<CustomEventTypeRow>> ListCustomEventTypes(
+      std::string_view tenant_name) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT e.name, e.required_properties_json"
+                                " FROM custom_event_types e JOIN tenants t ON t.id = e.tenant_id"
+                                " WHERE t.name = ?1 ORDER BY e.name"));
+    stmt.BindText(1, tenant_name);
+    std::vector<CustomEventTypeRow> rows;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      rows.push_back({stmt.ColumnText(0), stmt.ColumnText(1)});
+    }
+    return rows;
+  }
+
+ private:
+  static Status CheckTenantName(std::string_view name) {
+    if (IsValidTenantName(name)) return Status::Ok();
+    return InvalidArgument("invalid tenant name '" + std::string(name.substr(0, 80)) +
+                           "': expected [a-z0-9][a-z0-9_-]{0,63}");
+  }
+
+  static Status CheckEventTypeName(std::string_view name) {
+    if (name.empty() || name.size() > kMaxEventTypeNameBytes) {
+      return InvalidArgument("event type name must be 1 to 128 bytes");
+    }
+    for (char c : name) {
+      unsigned char u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f) {
+        return InvalidArgument("event type name must not contain control characters");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<Statement> Prepare(std::string_view sql) { return Statement::Prepare(db_, sql, path_); }
+
+  /// The first column of the first row of `sql` as text ("" when there is no row), with `arg`
+  /// bound to ?1 when given. The statement is finished before returning.
+  Result<std::string> QueryText(std::string_view sql,
+                                std::optional<std::string_view> arg = std::nullopt) {
+    CA_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+    if (arg) stmt.BindText(1, *arg);
+    CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    return has_row ? stmt.ColumnText(0) : std::string();
+  }
+
+  Status Exec(const char* sql) {
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+    if (rc == SQLITE_OK) return Status::Ok();
+    std::string message = "state store " + path_ + ": " + (error ? error : sqlite3_errstr(rc));
+    sqlite3_free(error);
+    return Status(CodeFor(rc), message);
+  }
+
+  /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it fails. IMMEDIATE takes
+  /// the write lock up front (waiting up to the busy timeout), so a read followed by a write never
+  /// fails on a stale snapshot when another process wrote in between.
+  template <typename Body>
+  Status InWriteTransaction(Body&& body) {
+    CA_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status status = body();
+    if (status.ok()) status = Exec("COMMIT");
+    if (!status.ok()) Exec("ROLLBACK").IgnoreError();  // The body's error is the one to report.
+    return status;
+  }
+
+  Result<std::optional<Tenant>> FindTenantLocked(std::string_view name) {
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT id, name, created_at_ms FROM tenants WHERE name = ?1"));
+    stmt.BindText(1, name);
+    CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return std::optional<Tenant>();
+    return std::optional<Tenant>(
+        Tenant{stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnInt64(2)});
+  }
+
+  /// Must run inside a write transaction.
+  Result<Tenant> GetOrCreateTenantLocked(std::string_view name) {
+    CA_ASSIGN_OR_RETURN(std::optional<Tenant> existing, FindTenantLocked(name));
+    if (existing) return *std::move(existing);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("INSERT INTO tenants (name, created_at_ms) VALUES (?1, ?2)"));
+    Tenant tenant{0, std::string(name), NowMillis()};
+    stmt.BindText(1, name);
+    stmt.BindInt64(2, tenant.created_at_ms);
+    CA_RETURN_IF_ERROR(stmt.Step().status());
+    tenant.id = sqlite3_last_insert_rowid(db_);
+    return tenant;
+  }
+
+  Status InsertKeyLocked(int64_t tenant_id, KeyKind kind, std::string_view key) {
+    std::optional<ParsedKey> parsed = ParseApiKey(key);
+    if (!parsed) return Internal("generated API key has an unexpected format");
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("INSERT INTO api_keys (tenant_id, kind, key_id, key_hash,"
+                                " created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    stmt.BindInt64(1, tenant_id);
+    stmt.BindText(2, KeyKindName(kind));
+    stmt.BindText(3, parsed->key_id);
+    stmt.BindText(4, Sha256Hex(key));
+    stmt.BindInt64(5, NowMillis());
+    return stmt.Step().status();
+  }
+
+  Status Migrate() {
+    CA_RETURN_IF_ERROR(
+        Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+             "  version BIGINT PRIMARY KEY,"
+             "  applied_at_ms BIGINT NOT NULL)"));
+    constexpr int kLatest = kMigrations[std::size(kMigrations) - 1].version;
+    for (const Migration& migration : kMigrations) {
+      CA_RETURN_IF_ERROR(InWriteTransaction([&]() -> Status {
+        CA_ASSIGN_OR_RETURN(std::string newest,
+                            QueryText("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+        int64_t current = 0;
+        std::from_chars(newest.data(), newest.data() + newest.size(), current);
+        if (current > kLatest) {
+          return Status(ErrorCode::kConfigInvalid,
+                        "state store " + path_ + " has schema version " + std::to_string(current) +
+                            ", newer than this binary supports (" + std::to_string(kLatest) + ")");
+        }
+        if (current >= migration.version) return Status::Ok();
+        CA_RETURN_IF_ERROR(Exec(migration.sql));
+        CA_ASSIGN_OR_RETURN(
+            Statement record,
+            Prepare("INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?1, ?2)"));
+        record.BindInt64(1, migration.version);
+        record.BindInt64(2, NowMillis());
+        return record.Step().status();
+      }));
+    }
+    return Status::Ok();
+  }
+
+  std::mutex mu_;  // Serialises use of db_ (statements, transactions).
+  sqlite3* const db_;
+  const std::string path_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StateStore>> OpenSqliteStateStore(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message =
+        "cannot open state store " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close_v2(db);
+    return Status(CodeFor(rc), message);
+  }
+  auto store = std::make_unique<SqliteStateStore>(db, path);
+  CA_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<StateStore>(std::move(store));
+}
+
+}  // namespace ca::state

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/status.h"
+
+namespace ca::state {
+
+/// A tenant: one customer platform whose events and keys are kept apart from every other.
+struct Tenant {
+  int64_t id = 0;
+  std::string name;
+  int64_t created_at_ms = 0;
+};
+
+/// What an API key allows. Write keys may only send events (safe to embed in a browser);
+/// secret keys are for servers and may read.
+enum class KeyKind { kWrite, kSecret };
+
+/// "write" or "secret".
+std::string_view KeyKindName(KeyKind kind);
+
+/// The keys returned once by `StateStore::CreateKeys`. They are not stored anywhere and cannot be
+/// recovered later: show them to the operator and forget them.
+struct CreatedKeys {
+  std::string tenant;
+  std::string write_key;
+  std::string secret_key;
+};
+
+/// The owner of a presented key.
+struct KeyMatch {
+  int64_t tenant_id = 0;
+  std::string tenant;
+  KeyKind kind = KeyKind::kWrite;
+
+  friend bool operator==(const KeyMatch&, const KeyMatch&) = default;
+};
+
+/// A tenant-defined event type and the properties it requires, as a JSON object mapping property
+/// name to type name, e.g. {"plan":"string"}.
+struct CustomEventTypeRow {
+  std::string name;
+  std::string required_properties_json;
+
+  friend bool operator==(const CustomEventTypeRow&, const CustomEventTypeRow&) = default;
+};
+
+/// True when `name` is a valid tenant name: [a-z0-9][a-z0-9_-]{0,63}.
+bool IsValidTenantName(std::string_view name);
+
+/// Relational state (tenants, API keys, custom event types). The interface is backend-neutral:
+/// SQLite now, PostgreSQL later. Implementations are thread-safe, and several processes may open
+/// the same store (a server and the CLI); each sees the other's committed writes.
+///
+/// Errors: kInvalidArgument for bad input (named in each method), kUnavailable when the store
+/// stayed locked by another process for too long, kDiskFull, kIoError, kCorruption, kInternal.
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  /// Returns the tenant called `name`, creating it if needed. kInvalidArgument when `name` is not
+  /// a valid tenant name (see IsValidTenantName).
+  virtual Result<Tenant> GetOrCreateTenant(std::string_view name) = 0;
+  /// The tenant called `name`, or nullopt. kInvalidArgument for an invalid name.
+  virtual Result<std::optional<Tenant>> FindTenant(std::string_view name) = 0;
+  /// All tenants, ordered by name.
+  virtual Result<std::vector<Tenant>> ListTenants() = 0;
+
+  /// Creates the tenant if needed and a new write key and secret key for it, atomically. Only a
+  /// hash of each key is stored. kInvalidArgument for an invalid tenant name.
+  virtual Result<CreatedKeys> CreateKeys(std::string_view tenant) = 0;
+
+  /// The owner of `presented_key`, or nullopt when the key is malformed, unknown or revoked.
+  /// The stored hash is compared in constant time. Never logs the key.
+  virtual Result<std::optional<KeyMatch>> LookupKey(std::string_view presented_key) = 0;
+
+  /// Adds the custom event type `row.name` to `tenant`, replacing its required properties when it
+  /// already exists. kNotFound when the tenant does not exist; kInvalidArgument when the name is
+  /// empty, longer than 128 bytes or holds control characters, or when
+  /// `row.required_properties_json` is not a JSON object.
+  virtual Status AddCustomEventType(std::string_view tenant, const CustomEventTypeRow& row) = 0;
+  /// The custom event types of `tenant`, ordered by name; empty for an unknown tenant.
+  virtual Result<std::vector<CustomEventTypeRow>> ListCustomEventTypes(std::string_view tenant) = 0;
+};
+
+}  // namespace ca::state
