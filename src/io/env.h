@@ -78,6 +78,7 @@ Result<std::string> ReadFileToString(Env* env, const std::string& path);
 
 /// Writes `data` to `path` durably and atomically: a temporary name in the same directory,
 /// fsync, rename over `path`, fsync of the directory. Readers see the old or the new content.
+/// The temporary name is `path` + ".tmp": callers serialize concurrent writes to the same path.
 Status WriteFileAtomically(Env* env, const std::string& path, std::string_view data);
 
 /// Directory part of `path` ("." when none).
