@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "event/event.h"
+
+namespace ca::event {
+
+/// First byte of an encoded event: record type "event", encoding version 1.
+/// The format is documented in docs/formats/event-record.md.
+inline constexpr uint8_t kRecordTypeEventV1 = 1;
+
+/// Appends the binary encoding of `event` to `*out` (the WAL record payload).
+void EncodeEvent(const Event& event, std::string* out);
+
+/// Decodes a payload written by EncodeEvent. Errors: kCorruption for a wrong record type, a
+/// truncated or over-long varint, a length past the end, or trailing bytes. Never reads outside
+/// `payload`.
+Result<Event> DecodeEvent(std::string_view payload);
+
+/// The fields needed to rebuild the deduplication index, viewing into the payload (valid while
+/// the payload bytes are).
+struct EventKey {
+  std::string_view tenant;
+  std::string_view event_id;
+  int64_t received_at_ms = 0;
+};
+
+/// Decodes only the leading key fields of an encoded event; does not validate the rest.
+/// Errors: kCorruption as for DecodeEvent.
+Result<EventKey> DecodeEventKey(std::string_view payload);
+
+/// One JSON object for humans and tools (`wal dump`): event_id, tenant, type, user_id,
+/// anonymous_id, session_id, timestamp and received_at (ISO-8601 UTC with ms), properties and
+/// context (embedded objects, as stored).
+std::string EventToJson(const Event& event);
+
+/// Appends `s` as a JSON string literal (quotes included) to `*out`, escaping `"`, `\` and
+/// control characters. Bytes >= 0x80 are copied as they are.
+void AppendJsonString(std::string_view s, std::string* out);
+
+}  // namespace ca::event

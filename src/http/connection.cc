@@ -1,0 +1,320 @@
+#include "http/connection.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <string_view>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "http/body_decoder.h"
+#include "http/errors.h"
+#include "http/request.h"
+#include "http/responder.h"
+
+namespace ca::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using std::chrono::milliseconds;
+
+constexpr size_t kReadChunkBytes = 8 * 1024;
+constexpr std::string_view kServerName = "career-analytics";
+// Before closing, unread request bytes are drained for a while so that the kernel does not answer
+// them with a reset that would destroy the response we just wrote.
+constexpr milliseconds kLingerTime{1000};
+constexpr size_t kMaxLingerBytes = 16 << 20;
+const std::string kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool IsHttpParseError(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+         ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view ToStd(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, ServerContext& ctx)
+    : ctx_(ctx), stream_(std::move(socket)) {
+  beast::error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  if (!ec) remote_address_ = endpoint.address().to_string();
+}
+
+Connection::~Connection() = default;
+
+void Connection::Start() {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+}
+
+void Connection::OnShutdown() {
+  if (state_ == State::kIdle) Close();
+}
+
+void Connection::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  beast::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.close();
+  ctx_.connections.Remove(this);
+}
+
+void Connection::WaitForRequest() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kIdle;
+  if (buffer_.size() > 0) {
+    ReadHeader();
+    return;
+  }
+  if (ctx_.shutting_down) {
+    Close();
+    return;
+  }
+  stream_.expires_after(milliseconds(ctx_.options.idle_timeout_ms));
+  stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (ec) {
+                              self->OnReadError(ec);
+                              return;
+                            }
+                            self->buffer_.commit(n);
+                            self->ReadHeader();
+                          });
+}
+
+void Connection::ReadHeader() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kReading;
+  parser_.emplace();
+  parser_->header_limit(ctx_.options.max_header_bytes);
+  parser_->body_limit(ctx_.options.max_body_bytes);
+  stream_.expires_after(milliseconds(ctx_.options.read_timeout_ms));
+  bhttp::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void Connection::OnHeader(beast::error_code ec) {
+  if (ec) {
+    OnReadError(ec);
+    return;
+  }
+  const auto& header = parser_->get();
+  version_ = header.version();
+  if (version_ >= 11 && !parser_->is_done() &&
+      beast::iequals(header[bhttp::field::expect], "100-continue")) {
+    asio::async_write(stream_, asio::buffer(kContinueResponse),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) {
+                          self->OnReadError(ec);
+                          return;
+                        }
+                        self->ReadBody();
+                      });
+    return;
+  }
+  ReadBody();
+}
+
+void Connection::ReadBody() {
+  if (state_ == State::kClosed) return;
+  if (parser_->is_done()) {
+    OnRequest({});
+    return;
+  }
+  bhttp::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
+}
+
+void Connection::OnRequest(beast::error_code ec) {
+  if (ec) {
+    OnReadError(ec);
+    return;
+  }
+  Dispatch();
+}
+
+void Connection::OnReadError(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kReading && ec == bhttp::error::body_limit) {
+    Reject({ErrorCode::kBodyTooLarge,
+            "request body exceeds " + std::to_string(ctx_.options.max_body_bytes) + " bytes"});
+    return;
+  }
+  if (state_ == State::kReading && IsHttpParseError(ec)) {
+    Reject({ErrorCode::kBadRequest, "malformed request: " + ec.message()});
+    return;
+  }
+  Close();
+}
+
+void Connection::Reject(const Status& status) {
+  ++ctx_.rejected_requests;
+  parser_.reset();
+  keep_alive_ = false;
+  close_after_ = true;
+  head_ = false;
+  state_ = State::kHandling;
+  Send(ErrorResponse(status));
+}
+
+void Connection::Dispatch() {
+  bhttp::request<bhttp::string_body> message = parser_->release();
+  parser_.reset();
+  state_ = State::kHandling;
+  version_ = message.version();
+  keep_alive_ = message.keep_alive();
+  head_ = message.method() == bhttp::verb::head;
+  close_after_ = false;
+
+  Request request;
+  request.method = std::string(ToStd(message.method_string()));
+  request.target = std::string(ToStd(message.target()));
+  request.version = static_cast<int>(version_);
+  request.remote_address = remote_address_;
+  if (!SplitTarget(request.target, &request.path, &request.query)) {
+    Reject({ErrorCode::kBadRequest, "malformed request target"});
+    return;
+  }
+  request.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
+  for (const auto& field : message) {
+    request.headers.emplace_back(Lower(ToStd(field.name_string())),
+                                 std::string(ToStd(field.value())));
+  }
+  std::string_view encoding = request.Header("content-encoding");
+  bool identity = true;
+  for (const std::string& token : ContentEncodingTokens(encoding)) {
+    if (token == "identity") continue;
+    identity = false;
+    const auto& allowed = ctx_.options.decoded_encodings;
+    if (std::find(allowed.begin(), allowed.end(), token) == allowed.end()) {
+      Reject({ErrorCode::kUnsupportedEncoding, "unsupported Content-Encoding: " + token});
+      return;
+    }
+  }
+  if (identity) {
+    request.body = std::move(message.body());
+  } else if (Status s =
+                 DecodeBody(encoding, message.body(), ctx_.options.max_body_bytes, &request.body);
+             !s.ok()) {
+    Reject(s);
+    return;
+  }
+
+  ++ctx_.requests;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  Responder responder([gate = ctx_.gate, weak](Response response) {
+    gate->Run([&] {
+      if (auto self = weak.lock()) {
+        asio::post(self->executor(),
+                   [self, r = std::move(response)]() mutable { self->Send(std::move(r)); });
+      }
+    });
+  });
+  std::string method = request.method;
+  std::string path = request.path;
+  try {
+    ctx_.router.Dispatch(request, responder);
+  } catch (const std::exception& e) {
+    ++ctx_.handler_errors;
+    spdlog::error("http: handler for {} {} threw: {}", method, path, e.what());
+    responder.TryRespond(ErrorResponse(Internal("the request handler failed")));
+  } catch (...) {
+    ++ctx_.handler_errors;
+    spdlog::error("http: handler for {} {} threw a non-standard exception", method, path);
+    responder.TryRespond(ErrorResponse(Internal("the request handler failed")));
+  }
+}
+
+void Connection::Send(Response response) {
+  if (state_ != State::kHandling) return;
+  state_ = State::kWriting;
+  int status = response.status;
+  if (status < 100 || status > 999) status = 500;
+  response_.emplace();
+  HttpResponse& res = *response_;
+  res.version(version_);
+  res.result(static_cast<unsigned>(status));
+  res.set(bhttp::field::server, kServerName.data());
+  if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) {
+    std::string lower = Lower(name);
+    if (lower == "content-length" || lower == "transfer-encoding" || lower == "connection") {
+      continue;
+    }
+    if (lower == "server" || lower == "content-type") {
+      res.set(name, value);
+    } else {
+      res.insert(name, value);
+    }
+  }
+  bool has_body = status >= 200 && status != 204 && status != 304;
+  if (has_body) res.body() = std::move(response.body);
+  keep_alive_ = keep_alive_ && !close_after_ && !ctx_.shutting_down;
+  res.keep_alive(keep_alive_);
+  res.prepare_payload();
+  serializer_.emplace(res);
+  stream_.expires_after(milliseconds(ctx_.options.write_timeout_ms));
+  auto on_written = [self = shared_from_this()](beast::error_code ec, size_t) {
+    self->OnWritten(ec);
+  };
+  if (head_) {
+    bhttp::async_write_header(stream_, *serializer_, std::move(on_written));
+  } else {
+    bhttp::async_write(stream_, *serializer_, std::move(on_written));
+  }
+}
+
+void Connection::OnWritten(beast::error_code ec) {
+  serializer_.reset();
+  response_.reset();
+  if (state_ == State::kClosed) return;
+  if (ec) {
+    Close();
+    return;
+  }
+  if (keep_alive_) {
+    WaitForRequest();
+    return;
+  }
+  Linger();
+}
+
+void Connection::Linger() {
+  state_ = State::kLingering;
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLingerTime);
+  DrainSome();
+}
+
+void Connection::DrainSome() {
+  buffer_.consume(buffer_.size());
+  stream_.async_read_some(buffer_.prepare(kReadChunkBytes), [self = shared_from_this()](
+                                                                beast::error_code ec, size_t n) {
+    self->lingered_bytes_ += n;
+    if (ec || self->lingered_bytes_ > kMaxLingerBytes || self->state_ != State::kLingering) {
+      self->Close();
+      return;
+    }
+    self->DrainSome();
+  });
+}
+
+}  // namespace ca::http

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ca::http {
+
+/// An HTTP response produced by a handler. The server adds Content-Length, Connection and
+/// `Server: career-analytics`. In `headers`, Content-Length, Transfer-Encoding and Connection are
+/// ignored, Server and Content-Type replace the defaults, other names may repeat (Set-Cookie).
+struct Response {
+  int status = 200;
+  /// Content-Type header; omitted when empty.
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  /// A response with `body` as application/json.
+  static Response Json(int status, std::string body);
+  /// A response with `body` as text/plain; charset=utf-8.
+  static Response Text(int status, std::string body);
+};
+
+}  // namespace ca::http

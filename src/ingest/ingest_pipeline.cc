@@ -1,0 +1,128 @@
+#include "ingest/ingest_pipeline.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/clock.h"
+#include "event/event_codec.h"
+
+namespace ca::ingest {
+namespace {
+
+// Expiring walks the whole index; once a minute keeps it off the per-request path.
+constexpr int64_t kExpiryEveryMs = 60'000;
+
+}  // namespace
+
+struct IngestPipeline::Pending {
+  DecodedBatch batch;
+  std::vector<uint32_t> inserted;  // positions in batch.events that were new and are being written
+  Receipt receipt;
+  Done done;
+};
+
+IngestPipeline::IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms)
+    : wal_(wal), dedup_window_ms_(dedup_window_ms), dedup_(dedup_window_ms) {}
+
+Status IngestPipeline::RecoverDedup(const wal::Options& wal_options, int64_t now_ms) {
+  CA_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(wal_options, wal_->start_lsn(), wal_));
+  const int64_t horizon = now_ms - dedup_window_ms_;
+  std::lock_guard lock(mu_);
+  wal::Lsn lsn = 0;
+  std::string payload;
+  while (true) {
+    CA_ASSIGN_OR_RETURN(bool more, reader->Next(&lsn, &payload));
+    if (!more) break;
+    auto key = event::DecodeEventKey(payload);
+    if (!key.ok()) return key.status().WithContext("wal record at lsn " + std::to_string(lsn));
+    if (key->received_at_ms >= horizon) {
+      dedup_.Insert(key->tenant, key->event_id, key->received_at_ms);
+    }
+  }
+  last_expiry_ms_ = now_ms;
+  return Status::Ok();
+}
+
+void IngestPipeline::Commit(DecodedBatch batch, Done done) {
+  auto pending = std::make_shared<Pending>();
+  pending->receipt.received = batch.received;
+  pending->receipt.rejected = std::move(batch.rejected);
+  pending->batch = std::move(batch);
+  pending->done = std::move(done);
+
+  // Encode outside the lock; only new events are appended, so keep each record's span.
+  const auto& events = pending->batch.events;
+  std::string encoded;
+  std::vector<std::pair<size_t, size_t>> spans;
+  spans.reserve(events.size());
+  for (const auto& e : events) {
+    size_t start = encoded.size();
+    event::EncodeEvent(e, &encoded);
+    spans.emplace_back(start, encoded.size() - start);
+  }
+
+  std::vector<std::string_view> payloads;
+  payloads.reserve(events.size());
+  std::unique_lock lock(mu_);
+  MaybeExpire(events.empty() ? NowMillis() : events.front().received_at_ms);
+  for (uint32_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    if (dedup_.CheckAndInsert(e.tenant, e.event_id, e.received_at_ms)) {
+      ++pending->receipt.duplicates;
+      continue;
+    }
+    pending->inserted.push_back(i);
+    payloads.emplace_back(encoded.data() + spans[i].first, spans[i].second);
+  }
+  pending->receipt.accepted = static_cast<uint32_t>(pending->inserted.size());
+
+  // Even with nothing new to write, the answer waits for everything appended before it: a duplicate
+  // verdict may rest on a record that is not durable yet.
+  auto appended = wal_->Append(payloads, [this, pending](const Status& s) { Finish(pending, s); });
+  if (!appended.ok()) {
+    for (uint32_t i : pending->inserted) dedup_.Erase(events[i].tenant, events[i].event_id);
+    ++counters_.failed_writes;
+    lock.unlock();
+    pending->done(appended.status());
+  }
+}
+
+void IngestPipeline::Finish(const std::shared_ptr<Pending>& pending, const Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    if (status.ok()) {
+      const Receipt& r = pending->receipt;
+      counters_.received += r.received;
+      counters_.accepted += r.accepted;
+      counters_.duplicates += r.duplicates;
+      counters_.rejected += r.rejected.size();
+    } else {
+      const auto& events = pending->batch.events;
+      for (uint32_t i : pending->inserted) dedup_.Erase(events[i].tenant, events[i].event_id);
+      ++counters_.failed_writes;
+    }
+  }
+  if (status.ok()) {
+    pending->done(std::move(pending->receipt));
+  } else {
+    pending->done(status);
+  }
+}
+
+void IngestPipeline::MaybeExpire(int64_t now_ms) {
+  if (now_ms - last_expiry_ms_ < kExpiryEveryMs) return;
+  dedup_.ExpireOlderThan(now_ms);
+  last_expiry_ms_ = now_ms;
+}
+
+IngestCounters IngestPipeline::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+size_t IngestPipeline::tracked_ids() const {
+  std::lock_guard lock(mu_);
+  return dedup_.size();
+}
+
+}  // namespace ca::ingest
