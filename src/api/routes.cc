@@ -1,0 +1,25 @@
+#include "api/routes.h"
+
+#include "http/errors.h"
+
+namespace ca::api {
+
+void AddRoutes(const RouteContext& context, http::Router* router) {
+  router->Add("GET", "/healthz", [](http::Request&, http::Responder respond) {
+    respond(http::Response::Json(200, R"({"status":"ok"})"));
+  });
+  router->Add("GET", "/readyz", [ready = context.ready](http::Request&, http::Responder respond) {
+    if (ready && !ready()) {
+      respond(http::ErrorResponse(
+          Status(ErrorCode::kUnavailable, "write-ahead log cannot take writes")));
+      return;
+    }
+    respond(http::Response::Json(200, R"({"status":"ready"})"));
+  });
+  router->Add("POST", "/api/analytics/events",
+              [ingest = context.ingest](http::Request& request, http::Responder respond) {
+                ingest->Handle(request, std::move(respond));
+              });
+}
+
+}  // namespace ca::api

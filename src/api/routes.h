@@ -1,0 +1,20 @@
+#pragma once
+
+#include <functional>
+
+#include "api/ingest_handler.h"
+#include "http/router.h"
+
+namespace ca::api {
+
+/// What the routes need from the running server.
+struct RouteContext {
+  IngestHandler* ingest = nullptr;
+  /// True while the server can take writes (for /readyz).
+  std::function<bool()> ready;
+};
+
+/// Registers every route of the public API on `router`.
+void AddRoutes(const RouteContext& context, http::Router* router);
+
+}  // namespace ca::api

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ca::app {
+
+/// Synthetic events of about 300 bytes for benchmarks: unique ids from `first_id`, a handful of
+/// event types with their required properties, user and session ids, a page context.
+/// `NativeBatch` is a body for POST /api/analytics/events; `ClickHouseRows` the same events as
+/// JSONEachRow lines for ClickHouse's HTTP insert (columns: event_id, type, user_id, session_id,
+/// ts, properties).
+std::string NativeBatch(uint64_t first_id, int count, int64_t timestamp_ms);
+std::string ClickHouseRows(uint64_t first_id, int count, int64_t timestamp_ms);
+
+}  // namespace ca::app

@@ -1,0 +1,151 @@
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/data_dir.h"
+#include "app/demo_data.h"
+#include "app/http_client.h"
+#include "app/server_app.h"
+#include "base/clock.h"
+
+namespace ca::app {
+namespace {
+
+struct DemoFlags {
+  ServerFlags server;
+  uint64_t seed = 42;
+  int users = 200;
+  int days = 90;
+};
+
+// The demo tenant's keys, kept in the data directory in plain text (demo data only) so that a
+// restarted demo can print them again; created with the tenant on an empty data directory.
+Result<nlohmann::json> DemoCredentials(ServerApp& server, const DataDir& dir, bool* created) {
+  io::Env* env = io::Env::Default();
+  const std::string path = io::JoinPath(dir.root, "demo-credentials.json");
+  *created = false;
+  if (env->FileExists(path)) {
+    CA_ASSIGN_OR_RETURN(std::string text, io::ReadFileToString(env, path));
+    auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) return Corruption(path + " is not valid JSON; delete it");
+    return parsed;
+  }
+  CA_ASSIGN_OR_RETURN(std::string keys, server.CreateKeysJson("demo"));
+  CA_RETURN_IF_ERROR(io::WriteFileAtomically(env, path, keys));
+  *created = true;
+  return nlohmann::json::parse(keys);
+}
+
+// Posts the generated history to the server through its public API, on `connections` clients.
+Status LoadDemoData(const std::string& host, uint16_t port, const std::string& write_key,
+                    const DemoFlags& flags) {
+  DemoOptions options;
+  options.seed = flags.seed;
+  options.users = flags.users;
+  options.days = flags.days;
+  options.end_ms = NowMillis();
+  DemoGenerator generator(options);
+  std::mutex generator_mu;
+  std::atomic<uint64_t> accepted{0};
+  std::mutex error_mu;
+  Status first_error;
+  const int64_t started = MonotonicNanos();
+
+  auto worker = [&] {
+    HttpClient client(host, port);
+    std::string body;
+    while (true) {
+      {
+        std::lock_guard lock(generator_mu);
+        if (!generator.NextBatch(200, &body)) return;
+      }
+      // Retry on 503 (the log is busy or full) like a well-behaved SDK.
+      for (int attempt = 0;; ++attempt) {
+        auto res = client.Post("/api/analytics/events", body, {{"X-Write-Key", write_key}});
+        if (res.ok() && res->status == 200) {
+          auto receipt = nlohmann::json::parse(res->body, nullptr, false);
+          if (!receipt.is_discarded()) accepted += receipt.value("accepted", 0u);
+          break;
+        }
+        if (attempt < 20 && (!res.ok() || res->status == 503)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100 * (attempt + 1)));
+          continue;
+        }
+        std::lock_guard lock(error_mu);
+        if (first_error.ok()) {
+          first_error = res.ok() ? Internal("demo batch answered " + std::to_string(res->status) +
+                                            ": " + res->body)
+                                 : res.status();
+        }
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < 4; ++i) workers.emplace_back(worker);
+  for (auto& t : workers) t.join();
+  CA_RETURN_IF_ERROR(first_error);
+  const double seconds = (MonotonicNanos() - started) / 1e9;
+  spdlog::info("demo: ingested {} events for {} users over {} days in {:.1f} s", accepted.load(),
+               flags.users, flags.days, seconds);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddDemoCommand(CLI::App* app) {
+  auto flags = std::make_shared<DemoFlags>();
+  CLI::App* cmd = app->add_subcommand(
+      "demo",
+      "Run the server with a generated job-search platform: creates the tenant `demo`, ingests a "
+      "deterministic history through the HTTP API and prints the URL and credentials");
+  AddServerFlags(cmd, &flags->server);
+  cmd->add_option("--seed", flags->seed, "generator seed")->capture_default_str();
+  cmd->add_option("--users", flags->users, "job seekers to generate")->capture_default_str();
+  cmd->add_option("--days", flags->days, "days of history")->capture_default_str();
+  cmd->callback([flags] {
+    auto wait_for_signal = BlockTerminationSignals();
+    ServerFlags server_flags = flags->server;
+    if (server_flags.data.empty()) server_flags.data = "./data/demo";
+    auto config = LoadConfig(server_flags);
+    if (!config.ok()) Fail(config.status());
+    ServerApp server(*config);
+    if (Status s = server.Start(); !s.ok()) Fail(s);
+    DataDir dir{config->data};
+    bool created = false;
+    auto credentials = DemoCredentials(server, dir, &created);
+    if (!credentials.ok()) Fail(credentials.status());
+    const std::string write_key = (*credentials)["write_key"];
+    if (created) {
+      if (Status s = LoadDemoData(config->listen_host, server.port(), write_key, *flags); !s.ok()) {
+        Fail(s);
+      }
+    } else {
+      spdlog::info("demo: data directory {} already holds the demo; not generating again",
+                   dir.root);
+    }
+    std::printf(
+        "listening on %s\n\nCareer Analytics demo is running.\n  URL:        %s\n  tenant:     "
+        "demo\n  write key:  %s\n  secret key: %s\n  (also in %s/demo-credentials.json)\n\nTry:\n"
+        "  curl -s -X POST %s/api/analytics/events -H 'X-Write-Key: %s' \\\n"
+        "    -H 'Content-Type: application/json' -d "
+        "'{\"events\":[{\"type\":\"job_view\",\"user_id\":\"u1\",\"properties\":"
+        "{\"job_id\":\"j1\"}}]}'\n\nStop with Ctrl-C.\n",
+        server.url().c_str(), server.url().c_str(), write_key.c_str(),
+        std::string((*credentials)["secret_key"]).c_str(), dir.root.c_str(), server.url().c_str(),
+        write_key.c_str());
+    std::fflush(stdout);
+    int sig = wait_for_signal();
+    spdlog::info("signal {}: shutting down", sig);
+    if (Status s = server.Shutdown(); !s.ok()) Fail(s);
+  });
+}
+
+}  // namespace ca::app

@@ -1,0 +1,41 @@
+#include "app/commands.h"
+
+#include <iostream>
+
+extern char** environ;
+
+namespace ca::app {
+
+void AddServerFlags(CLI::App* command, ServerFlags* flags) {
+  command->add_option("--config", flags->config_file, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  command->add_option("--data", flags->data, "data directory (default ./data)");
+  command->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  command->add_option("--wal-sync", flags->wal_sync,
+                      "when events are acknowledged: always (default), interval, none");
+  command->add_option("--threads", flags->threads, "HTTP worker threads (default: cores)");
+}
+
+Result<Config> LoadConfig(const ServerFlags& flags) {
+  Config config = DefaultConfig();
+  if (!flags.config_file.empty()) CA_RETURN_IF_ERROR(ApplyTomlFile(flags.config_file, &config));
+  CA_RETURN_IF_ERROR(ApplyEnvironment(environ, &config));
+  const std::pair<const char*, const std::string*> overrides[] = {
+      {"data", &flags.data},
+      {"listen", &flags.listen},
+      {"wal.sync", &flags.wal_sync},
+      {"threads", &flags.threads},
+  };
+  for (const auto& [key, value] : overrides) {
+    if (!value->empty()) CA_RETURN_IF_ERROR(Set(key, *value, "command line", &config));
+  }
+  CA_RETURN_IF_ERROR(Validate(config));
+  return config;
+}
+
+void Fail(const Status& status) {
+  std::cerr << "error: " << status.ToString() << std::endl;
+  throw CLI::RuntimeError(1);
+}
+
+}  // namespace ca::app

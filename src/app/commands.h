@@ -1,0 +1,40 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "app/config.h"
+#include "base/result.h"
+#include "state/state_store.h"
+
+namespace ca::app {
+
+/// Flags shared by the commands that run a server (`serve`, `demo`). Empty means "not given".
+struct ServerFlags {
+  std::string config_file;
+  std::string data;
+  std::string listen;
+  std::string wal_sync;
+  std::string threads;
+};
+
+void AddServerFlags(CLI::App* command, ServerFlags* flags);
+
+/// Defaults, then the TOML file, then CA_* environment variables, then flags.
+Result<Config> LoadConfig(const ServerFlags& flags);
+
+/// `{"tenant": ..., "write_key": ..., "secret_key": ...}`, the output of `keys create`.
+std::string KeysJson(const state::CreatedKeys& keys);
+
+/// Prints "error: <status>" on stderr and ends the command with exit code 1.
+[[noreturn]] void Fail(const Status& status);
+
+// Each adds one subcommand to the CLI.
+void AddServeCommand(CLI::App* app);
+void AddDemoCommand(CLI::App* app);
+void AddKeysCommand(CLI::App* app);
+void AddWalCommand(CLI::App* app);
+void AddBenchCommand(CLI::App* app);
+
+}  // namespace ca::app

@@ -1,0 +1,141 @@
+#include "app/server_app.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "api/ingest_handler.h"
+#include "api/routes.h"
+#include "app/commands.h"
+#include "app/data_dir.h"
+#include "base/clock.h"
+#include "http/server.h"
+#include "ingest/ingest_pipeline.h"
+#include "state/key_cache.h"
+#include "state/sqlite_state_store.h"
+#include "wal/wal.h"
+
+namespace ca::app {
+
+struct ServerApp::Parts {
+  std::unique_ptr<io::FileLock> lock;
+  std::unique_ptr<state::StateStore> state;
+  std::unique_ptr<state::KeyCache> keys;
+  wal::Options wal_options;
+  std::unique_ptr<wal::Wal> wal;
+  std::unique_ptr<ingest::IngestPipeline> pipeline;
+  std::unique_ptr<api::IngestHandler> ingest_handler;
+  std::unique_ptr<http::Server> server;
+};
+
+ServerApp::ServerApp(Config config) : config_(std::move(config)) {}
+
+ServerApp::~ServerApp() {
+  if (parts_) Shutdown().IgnoreError();
+}
+
+Status ServerApp::Start() {
+  auto parts = std::make_unique<Parts>();
+  io::Env* env = io::Env::Default();
+  DataDir dir{config_.data};
+  CA_RETURN_IF_ERROR(env->CreateDirs(dir.root));
+  auto lock = env->LockFile(dir.lock_file());
+  if (!lock.ok()) {
+    return lock.status().WithContext("data directory " + dir.root +
+                                     " is in use by another career-analytics server");
+  }
+  parts->lock = std::move(lock).value();
+
+  CA_ASSIGN_OR_RETURN(parts->state, state::OpenSqliteStateStore(dir.state_db()));
+  parts->keys = std::make_unique<state::KeyCache>(parts->state.get());
+
+  parts->wal_options.dir = dir.wal();
+  parts->wal_options.env = env;
+  CA_ASSIGN_OR_RETURN(parts->wal_options.sync, wal::ParseSyncMode(config_.wal_sync));
+  parts->wal_options.sync_interval_ms = config_.wal_sync_interval_ms;
+  parts->wal_options.segment_bytes = config_.wal_segment_bytes;
+  wal::RecoveryReport report;
+  auto wal = wal::Wal::Open(parts->wal_options, &report);
+  if (!wal.ok()) {
+    if (wal.status().code() == ErrorCode::kCorruption) {
+      return wal.status().WithContext(
+          "write-ahead log is damaged; to cut it at the damage (records after it are lost) run "
+          "`career-analytics wal repair --data " +
+          dir.root + "`");
+    }
+    return wal.status();
+  }
+  parts->wal = std::move(wal).value();
+  if (report.truncated_bytes > 0) {
+    spdlog::warn("wal: cut a torn tail of {} bytes from {}", report.truncated_bytes,
+                 report.truncated_file);
+  }
+  spdlog::info("wal: {} segments, {} records, sync={}", report.segments, report.records,
+               wal::SyncModeName(parts->wal_options.sync));
+
+  const int64_t window_ms = int64_t{config_.dedup_window_hours} * 3600 * 1000;
+  parts->pipeline = std::make_unique<ingest::IngestPipeline>(parts->wal.get(), window_ms);
+  CA_RETURN_IF_ERROR(parts->pipeline->RecoverDedup(parts->wal_options, NowMillis()));
+  spdlog::info("dedup: tracking {} event ids", parts->pipeline->tracked_ids());
+
+  api::IngestLimits limits;
+  limits.max_event_bytes = config_.max_event_bytes;
+  limits.max_batch_events = config_.max_batch_events;
+  parts->ingest_handler =
+      std::make_unique<api::IngestHandler>(parts->pipeline.get(), parts->keys.get(), limits);
+
+  http::Router router;
+  api::RouteContext routes;
+  routes.ingest = parts->ingest_handler.get();
+  wal::Wal* wal_ptr = parts->wal.get();
+  routes.ready = [wal_ptr] { return !wal_ptr->stats().broken; };
+  api::AddRoutes(routes, &router);
+
+  http::ServerOptions http_options;
+  http_options.host = config_.listen_host;
+  http_options.port = config_.listen_port;
+  http_options.threads = config_.threads;
+  http_options.max_body_bytes = config_.max_body_bytes;
+  parts->server = std::make_unique<http::Server>(http_options, std::move(router));
+  CA_RETURN_IF_ERROR(parts->server->Start());
+  parts_ = std::move(parts);
+  return Status::Ok();
+}
+
+uint16_t ServerApp::port() const { return parts_ ? parts_->server->port() : 0; }
+
+std::string ServerApp::url() const {
+  return "http://" + config_.listen_host + ":" + std::to_string(port());
+}
+
+Status ServerApp::Shutdown() {
+  if (!parts_) return Status::Ok();
+  std::unique_ptr<Parts> parts = std::move(parts_);
+  parts->server->Shutdown(std::chrono::milliseconds(config_.shutdown_grace_ms));
+  parts->server->Wait();
+  Status closed = parts->wal->Close();
+  if (!closed.ok()) spdlog::error("wal: close failed: {}", closed.ToString());
+  return closed;
+}
+
+Result<std::string> ServerApp::CreateKeysJson(const std::string& tenant) {
+  if (!parts_) return Status(ErrorCode::kUnavailable, "server not started");
+  CA_ASSIGN_OR_RETURN(auto keys, parts_->state->CreateKeys(tenant));
+  return KeysJson(keys);
+}
+
+std::function<int()> BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return [set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+  };
+}
+
+}  // namespace ca::app

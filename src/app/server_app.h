@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "app/config.h"
+#include "base/result.h"
+#include "base/status.h"
+
+namespace ca::app {
+
+/// The running server: data directory lock, state store, WAL, ingest pipeline and HTTP server,
+/// wired together. Start() recovers (WAL, dedup index) before it listens.
+class ServerApp {
+ public:
+  explicit ServerApp(Config config);
+  ~ServerApp();
+
+  /// Opens the data directory and starts serving. Errors name what failed (a locked or damaged data
+  /// directory, an address in use...).
+  Status Start();
+  /// The address clients use, e.g. "http://127.0.0.1:8080".
+  std::string url() const;
+  uint16_t port() const;
+  /// Graceful stop: no new connections, requests in flight are answered, the WAL is synced and
+  /// closed.
+  Status Shutdown();
+
+  /// The tenant keys for `tenant`, created on first use (for `demo`).
+  Result<std::string> CreateKeysJson(const std::string& tenant);
+
+ private:
+  struct Parts;
+  Config config_;
+  std::unique_ptr<Parts> parts_;
+};
+
+/// Blocks SIGINT and SIGTERM in the calling thread (and so in threads it starts later) and returns
+/// a function that waits for one of them and returns its number.
+std::function<int()> BlockTerminationSignals();
+
+}  // namespace ca::app
