@@ -80,11 +80,18 @@ void IngestHandler::Handle(http::Request& request, http::Responder respond) {
     return;
   }
 
+  auto catalogue = catalogues_->ForTenant((*match)->tenant);
+  if (!catalogue.ok()) {
+    respond(http::ErrorResponse(catalogue.status()));
+    return;
+  }
+
   ingest::DecodeOptions options;
   options.max_event_bytes = limits_.max_event_bytes;
   options.max_events = limits_.max_batch_events;
   options.received_at_ms = received_at;
   options.tenant = (*match)->tenant;
+  options.catalogue = &catalogue.value();
   auto batch = ingest::DecodeBatch(request.body, options);
   if (!batch.ok()) {
     respond(http::ErrorResponse(batch.status()));

@@ -7,6 +7,7 @@
 #include "http/response.h"
 #include "http/server.h"
 #include "ingest/ingest_pipeline.h"
+#include "services/catalogue_service.h"
 #include "state/key_cache.h"
 
 namespace ca::api {
@@ -22,14 +23,16 @@ struct IngestLimits {
 /// durable.
 class IngestHandler {
  public:
-  IngestHandler(ingest::IngestPipeline* pipeline, state::KeyCache* keys, IngestLimits limits)
-      : pipeline_(pipeline), keys_(keys), limits_(limits) {}
+  IngestHandler(ingest::IngestPipeline* pipeline, state::KeyCache* keys,
+                services::CatalogueService* catalogues, IngestLimits limits)
+      : pipeline_(pipeline), keys_(keys), catalogues_(catalogues), limits_(limits) {}
 
   void Handle(http::Request& request, http::Responder respond);
 
  private:
   ingest::IngestPipeline* const pipeline_;
   state::KeyCache* const keys_;
+  services::CatalogueService* const catalogues_;
   const IngestLimits limits_;
 };
 

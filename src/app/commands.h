@@ -34,6 +34,7 @@ std::string KeysJson(const state::CreatedKeys& keys);
 void AddServeCommand(CLI::App* app);
 void AddDemoCommand(CLI::App* app);
 void AddKeysCommand(CLI::App* app);
+void AddTypesCommand(CLI::App* app);
 void AddWalCommand(CLI::App* app);
 void AddBenchCommand(CLI::App* app);
 

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   ca::app::AddServeCommand(&app);
   ca::app::AddDemoCommand(&app);
   ca::app::AddKeysCommand(&app);
+  ca::app::AddTypesCommand(&app);
   ca::app::AddWalCommand(&app);
   ca::app::AddBenchCommand(&app);
   CLI11_PARSE(app, argc, argv);

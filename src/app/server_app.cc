@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "http/server.h"
 #include "ingest/ingest_pipeline.h"
+#include "services/catalogue_service.h"
 #include "state/key_cache.h"
 #include "state/sqlite_state_store.h"
 #include "wal/wal.h"
@@ -22,6 +23,7 @@ struct ServerApp::Parts {
   std::unique_ptr<io::FileLock> lock;
   std::unique_ptr<state::StateStore> state;
   std::unique_ptr<state::KeyCache> keys;
+  std::unique_ptr<services::CatalogueService> catalogues;
   wal::Options wal_options;
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
@@ -49,6 +51,7 @@ Status ServerApp::Start() {
 
   CA_ASSIGN_OR_RETURN(parts->state, state::OpenSqliteStateStore(dir.state_db()));
   parts->keys = std::make_unique<state::KeyCache>(parts->state.get());
+  parts->catalogues = std::make_unique<services::CatalogueService>(parts->state.get());
 
   parts->wal_options.dir = dir.wal();
   parts->wal_options.env = env;
@@ -82,8 +85,8 @@ Status ServerApp::Start() {
   api::IngestLimits limits;
   limits.max_event_bytes = config_.max_event_bytes;
   limits.max_batch_events = config_.max_batch_events;
-  parts->ingest_handler =
-      std::make_unique<api::IngestHandler>(parts->pipeline.get(), parts->keys.get(), limits);
+  parts->ingest_handler = std::make_unique<api::IngestHandler>(
+      parts->pipeline.get(), parts->keys.get(), parts->catalogues.get(), limits);
 
   http::Router router;
   api::RouteContext routes;

@@ -35,7 +35,8 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space
 
 bool SplitTarget(std::string_view target, std::string* path, std::string* query) {
   if (target == "*") {
-    *path = "*";
+    // assign(n, c) rather than = "*": g++ 12 -O2 reports a false -Wrestrict on the latter.
+    path->assign(1, '*');
     query->clear();
     return true;
   }
