@@ -138,9 +138,18 @@ void DedupIndex::Rehash(size_t new_capacity) {
   }
 }
 
+DedupIndex::Key DedupIndex::KeyOf(std::string_view tenant, std::string_view event_id) {
+  return HashKey(tenant, event_id);
+}
+
+void DedupIndex::Prefetch(const Key& key) const { __builtin_prefetch(&slots_[Home(key.lo)]); }
+
 bool DedupIndex::CheckAndInsert(std::string_view tenant, std::string_view event_id,
                                 int64_t seen_at_ms) {
-  Hash h = HashKey(tenant, event_id);
+  return CheckAndInsert(HashKey(tenant, event_id), seen_at_ms);
+}
+
+bool DedupIndex::CheckAndInsert(const Key& h, int64_t seen_at_ms) {
   uint32_t minute = Minute(seen_at_ms);
   size_t i = Find(h);
   if (i != capacity_) {
@@ -166,7 +175,11 @@ void DedupIndex::Insert(std::string_view tenant, std::string_view event_id, int6
 }
 
 void DedupIndex::Erase(std::string_view tenant, std::string_view event_id) {
-  size_t i = Find(HashKey(tenant, event_id));
+  Erase(HashKey(tenant, event_id));
+}
+
+void DedupIndex::Erase(const Key& key) {
+  size_t i = Find(key);
   if (i != capacity_) EraseAt(i);
 }
 

@@ -24,6 +24,18 @@ class DedupIndex {
   DedupIndex(const DedupIndex&) = delete;
   DedupIndex& operator=(const DedupIndex&) = delete;
 
+  /// The 128-bit key of (tenant, event_id). Computing keys outside the caller's lock and calling
+  /// Prefetch on a batch of them before checking hides the table's cache misses.
+  struct Key {
+    uint64_t lo;
+    uint64_t hi;
+  };
+  static Key KeyOf(std::string_view tenant, std::string_view event_id);
+  /// Hints the CPU to load the slot where `key` would live.
+  void Prefetch(const Key& key) const;
+  bool CheckAndInsert(const Key& key, int64_t seen_at_ms);
+  void Erase(const Key& key);
+
   /// True if (tenant, event_id) was first seen within the window before `seen_at_ms` (a
   /// duplicate; nothing changes). Otherwise records it as first seen at `seen_at_ms` and returns
   /// false.
@@ -49,10 +61,7 @@ class DedupIndex {
 
  private:
   struct Slot;
-  struct Hash {
-    uint64_t lo;
-    uint64_t hi;
-  };
+  using Hash = Key;
 
   static Hash HashKey(std::string_view tenant, std::string_view event_id);
   uint32_t Minute(int64_t ms) const;

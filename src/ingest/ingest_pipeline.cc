@@ -16,6 +16,7 @@ constexpr int64_t kExpiryEveryMs = 60'000;
 
 struct IngestPipeline::Pending {
   DecodedBatch batch;
+  std::vector<DedupIndex::Key> keys;  // of each event in batch.events
   std::vector<uint32_t> inserted;  // positions in batch.events that were new and are being written
   Receipt receipt;
   Done done;
@@ -50,24 +51,26 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
   pending->batch = std::move(batch);
   pending->done = std::move(done);
 
-  // Encode outside the lock; only new events are appended, so keep each record's span.
+  // Encode and hash outside the lock; only new events are appended, so keep each record's span.
   const auto& events = pending->batch.events;
   std::string encoded;
   std::vector<std::pair<size_t, size_t>> spans;
   spans.reserve(events.size());
+  pending->keys.reserve(events.size());
   for (const auto& e : events) {
     size_t start = encoded.size();
     event::EncodeEvent(e, &encoded);
     spans.emplace_back(start, encoded.size() - start);
+    pending->keys.push_back(DedupIndex::KeyOf(e.tenant, e.event_id));
   }
 
   std::vector<std::string_view> payloads;
   payloads.reserve(events.size());
   std::unique_lock lock(mu_);
   MaybeExpire(events.empty() ? NowMillis() : events.front().received_at_ms);
+  for (const auto& key : pending->keys) dedup_.Prefetch(key);
   for (uint32_t i = 0; i < events.size(); ++i) {
-    const auto& e = events[i];
-    if (dedup_.CheckAndInsert(e.tenant, e.event_id, e.received_at_ms)) {
+    if (dedup_.CheckAndInsert(pending->keys[i], events[i].received_at_ms)) {
       ++pending->receipt.duplicates;
       continue;
     }
@@ -80,7 +83,7 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
   // verdict may rest on a record that is not durable yet.
   auto appended = wal_->Append(payloads, [this, pending](const Status& s) { Finish(pending, s); });
   if (!appended.ok()) {
-    for (uint32_t i : pending->inserted) dedup_.Erase(events[i].tenant, events[i].event_id);
+    for (uint32_t i : pending->inserted) dedup_.Erase(pending->keys[i]);
     ++counters_.failed_writes;
     lock.unlock();
     pending->done(appended.status());
@@ -97,8 +100,7 @@ void IngestPipeline::Finish(const std::shared_ptr<Pending>& pending, const Statu
       counters_.duplicates += r.duplicates;
       counters_.rejected += r.rejected.size();
     } else {
-      const auto& events = pending->batch.events;
-      for (uint32_t i : pending->inserted) dedup_.Erase(events[i].tenant, events[i].event_id);
+      for (uint32_t i : pending->inserted) dedup_.Erase(pending->keys[i]);
       ++counters_.failed_writes;
     }
   }

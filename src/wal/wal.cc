@@ -356,8 +356,10 @@ void Wal::SyncLoop() {
     }
 
     Group group;
-    group.bytes = std::move(buffer_);
-    buffer_.clear();
+    // Swap in the previous group's buffer: large fresh buffers would cost page faults every time.
+    group.bytes = std::move(spare_);
+    group.bytes.clear();
+    group.bytes.swap(buffer_);
     group.rolls = std::move(rolls_);
     rolls_.clear();
     group.callbacks = std::move(pending_);
@@ -382,6 +384,7 @@ void Wal::SyncLoop() {
       FailLocked(s, &done);
       if (closing_) close_status_ = s;
     }
+    if (group.bytes.capacity() > spare_.capacity()) spare_ = std::move(group.bytes);
     lock.unlock();
     for (Pending& p : done) {
       if (p.done) p.done(s);

@@ -158,6 +158,7 @@ class Wal {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string buffer_;             // guarded by mu_
+  std::string spare_;              // guarded by mu_; the last group's buffer, kept for its capacity
   std::vector<Roll> rolls_;        // guarded by mu_
   std::deque<Pending> pending_;    // guarded by mu_
   uint64_t buffered_records_ = 0;  // guarded by mu_
