@@ -105,6 +105,8 @@ void RunIngestBench(const IngestBenchFlags& flags) {
       {"cpu_seconds", cpu},
       {"events_per_cpu_second", events / cpu},
       {"dedup_tracked_ids", pipeline.tracked_ids()},
+      {"dedup_bytes_per_id", static_cast<double>(pipeline.dedup_memory_bytes()) /
+                                 std::max<size_t>(1, pipeline.tracked_ids())},
       {"peak_rss_mib", PeakRssKiB() / 1024.0},
   };
   std::cout << out.dump(2) << std::endl;

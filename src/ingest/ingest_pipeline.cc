@@ -127,4 +127,9 @@ size_t IngestPipeline::tracked_ids() const {
   return dedup_.size();
 }
 
+size_t IngestPipeline::dedup_memory_bytes() const {
+  std::lock_guard lock(mu_);
+  return dedup_.memory_bytes();
+}
+
 }  // namespace ca::ingest

@@ -57,6 +57,8 @@ class IngestPipeline {
 
   IngestCounters counters() const;
   size_t tracked_ids() const;
+  /// Bytes held by the deduplication index.
+  size_t dedup_memory_bytes() const;
 
  private:
   struct Pending;
