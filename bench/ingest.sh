@@ -58,6 +58,6 @@ run "ours-half" --url "127.0.0.1:$PORT" --write-key "$KEY" --connections 16 --ra
 echo "== sustained 3x$SECONDS_PER_RUN s at full load: server peak RSS after each"
 for i in 1 2 3; do
   run "ours-sustained-$i" --url "127.0.0.1:$PORT" --write-key "$KEY" --connections 16
-  echo "server peak RSS: $(peak_rss_mib "$SERVER_PID") MiB" | tee -a "$OUT/rss.txt"
+  echo "server peak RSS: $(peak_rss_mib "$SERVER_PID") MiB, current $(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status") MiB, after $offset distinct event ids" | tee -a "$OUT/rss.txt"
 done
 echo "results in $OUT"

@@ -58,7 +58,7 @@ void RunIngestBench(const IngestBenchFlags& flags) {
   options.sync = *mode;
   auto wal = wal::Wal::Open(options);
   if (!wal.ok()) Fail(wal.status());
-  ingest::IngestPipeline pipeline(wal->get(), 7LL * 24 * 3600 * 1000);
+  ingest::IngestPipeline pipeline(wal->get(), 7LL * 24 * 3600 * 1000, 4'000'000'000);
 
   const int64_t now = NowMillis();
   const uint64_t batches = std::max<uint64_t>(1, flags.events / flags.batch);

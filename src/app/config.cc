@@ -152,6 +152,13 @@ const KeyInfo kKeys[] = {
        return SetInteger<int, 1, 8760>(v, &c->dedup_window_hours);
      },
      [](const Config& c) { return std::to_string(c.dedup_window_hours); }},
+    {"ingest.dedup_max_ids", ValueType::kInteger, "",
+     "Most event ids the deduplication index holds (about 30 bytes each); past it the oldest are "
+     "forgotten early (1000 to 4000000000).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 1000, 4'000'000'000>(v, &c->dedup_max_ids);
+     },
+     [](const Config& c) { return std::to_string(c.dedup_max_ids); }},
     {"ingest.max_event_bytes", ValueType::kInteger, "",
      "Largest accepted event, as JSON bytes (256 to 16 MiB; at most ingest.max_body_bytes).",
      [](std::string_view v, Config* c) {
@@ -275,6 +282,7 @@ Config DefaultConfig() {
   c.wal_sync_interval_ms = 200;
   c.wal_segment_bytes = 64 * kMiB;
   c.dedup_window_hours = 168;
+  c.dedup_max_ids = 50'000'000;
   c.max_event_bytes = 32 * 1024;
   c.max_body_bytes = 1 * kMiB;
   c.max_batch_events = 1000;

@@ -22,6 +22,7 @@ struct Config {
   int wal_sync_interval_ms = 0;    // wal.sync_interval_ms
   uint64_t wal_segment_bytes = 0;  // wal.segment_bytes
   int dedup_window_hours = 0;      // ingest.dedup_window_hours
+  uint64_t dedup_max_ids = 0;      // ingest.dedup_max_ids
   uint64_t max_event_bytes = 0;    // ingest.max_event_bytes
   uint64_t max_body_bytes = 0;     // ingest.max_body_bytes
   uint32_t max_batch_events = 0;   // ingest.max_batch_events

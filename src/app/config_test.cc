@@ -42,6 +42,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.wal_sync_interval_ms, 200);
   EXPECT_EQ(c.wal_segment_bytes, 67108864u);
   EXPECT_EQ(c.dedup_window_hours, 168);
+  EXPECT_EQ(c.dedup_max_ids, 50'000'000u);
   EXPECT_EQ(c.max_event_bytes, 32768u);
   EXPECT_EQ(c.max_body_bytes, 1048576u);
   EXPECT_EQ(c.max_batch_events, 1000u);
@@ -291,9 +292,10 @@ TEST_F(ConfigTest, HelpListsEveryKeyAndEnvName) {
   std::string help = KnownKeysHelp();
   for (const char* text :
        {"data", "listen", "threads", "log_level", "wal.sync", "wal.sync_interval_ms",
-        "wal.segment_bytes", "ingest.dedup_window_hours", "ingest.max_event_bytes",
-        "ingest.max_body_bytes", "ingest.max_batch_events", "shutdown_grace_ms",
-        "CA_INGEST_MAX_BATCH_EVENTS", "CA_WAL_SYNC_INTERVAL_MS", "\"127.0.0.1:8080\""}) {
+        "wal.segment_bytes", "ingest.dedup_window_hours", "ingest.dedup_max_ids",
+        "ingest.max_event_bytes", "ingest.max_body_bytes", "ingest.max_batch_events",
+        "shutdown_grace_ms", "CA_INGEST_MAX_BATCH_EVENTS", "CA_WAL_SYNC_INTERVAL_MS",
+        "\"127.0.0.1:8080\""}) {
     EXPECT_NE(help.find(text), std::string::npos) << text;
   }
 }

@@ -78,7 +78,8 @@ Status ServerApp::Start() {
                wal::SyncModeName(parts->wal_options.sync));
 
   const int64_t window_ms = int64_t{config_.dedup_window_hours} * 3600 * 1000;
-  parts->pipeline = std::make_unique<ingest::IngestPipeline>(parts->wal.get(), window_ms);
+  parts->pipeline =
+      std::make_unique<ingest::IngestPipeline>(parts->wal.get(), window_ms, config_.dedup_max_ids);
   CA_RETURN_IF_ERROR(parts->pipeline->RecoverDedup(parts->wal_options, NowMillis()));
   spdlog::info("dedup: tracking {} event ids", parts->pipeline->tracked_ids());
 

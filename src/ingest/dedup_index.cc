@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <string>
 
 namespace ca::ingest {
@@ -188,7 +189,28 @@ void DedupIndex::ExpireOlderThan(int64_t now_ms) {
   // Entries whose stored minute is below `cutoff` are older than the window.
   int64_t cutoff_ms = now_ms - window_ms_;
   if (cutoff_ms < 0) return;
-  uint32_t cutoff = Minute(cutoff_ms);
+  RemoveOlderThan(Minute(cutoff_ms));
+}
+
+int64_t DedupIndex::TrimTo(size_t max_ids) {
+  if (size_ <= max_ids) return -1;
+  std::map<uint32_t, size_t> per_minute;
+  for (size_t i = 0; i < capacity_; ++i) {
+    if (!slots_[i].empty()) ++per_minute[slots_[i].minute];
+  }
+  // Drop whole minutes, oldest first, until at most max_ids remain.
+  size_t remaining = size_;
+  uint32_t cutoff = 0;
+  for (const auto& [minute, count] : per_minute) {
+    if (remaining <= max_ids) break;
+    remaining -= count;
+    cutoff = minute + 1;
+  }
+  RemoveOlderThan(cutoff);
+  return (static_cast<int64_t>(cutoff) - 1) * 60000;
+}
+
+void DedupIndex::RemoveOlderThan(uint32_t cutoff) {
   // Start the scan at an empty slot: no probe run crosses it, so backward shifts never move an
   // unvisited entry behind the scan position.
   size_t start = 0;

@@ -52,6 +52,11 @@ class DedupIndex {
   /// (e.g. once a minute). Shrinks the table when it becomes mostly empty.
   void ExpireOlderThan(int64_t now_ms);
 
+  /// Bounds memory: when more than `max_ids` are tracked, forgets the oldest (whole minutes of
+  /// first sightings) until at most `max_ids` remain. Returns the new horizon (ids first seen
+  /// before it are forgotten, epoch ms), or -1 when nothing was dropped. O(capacity).
+  int64_t TrimTo(size_t max_ids);
+
   /// Number of tracked ids.
   size_t size() const { return size_; }
   /// Bytes held by the table.
@@ -74,6 +79,8 @@ class DedupIndex {
   void InsertNoGrow(Slot slot);
   void EraseAt(size_t index);
   void Rehash(size_t new_capacity);
+  /// Removes every entry whose stored minute is below `cutoff`.
+  void RemoveOlderThan(uint32_t cutoff);
 
   int64_t window_ms_;
   std::unique_ptr<Slot[]> slots_;

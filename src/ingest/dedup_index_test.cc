@@ -134,3 +134,26 @@ TEST(DedupIndexTest, RandomizedAgainstReference) {
 
 }  // namespace
 }  // namespace ca::ingest
+
+namespace ca::ingest {
+namespace {
+
+TEST(DedupIndexTest, TrimToDropsTheOldestMinutesFirst) {
+  DedupIndex index;
+  const int64_t t0 = 1'795'000'020'000 / 60000 * 60000;  // on a minute boundary
+  for (int minute = 0; minute < 3; ++minute) {
+    for (int i = 0; i < 1000; ++i) {
+      index.Insert("acme", std::to_string(minute) + "-" + std::to_string(i), t0 + minute * 60000);
+    }
+  }
+  EXPECT_EQ(index.TrimTo(5000), -1);
+  EXPECT_EQ(index.size(), 3000u);
+  // 1500 allowed: the first two minutes must go (dropping only the first leaves 2000).
+  EXPECT_EQ(index.TrimTo(1500), t0 + 2 * 60000);
+  EXPECT_EQ(index.size(), 1000u);
+  EXPECT_FALSE(index.CheckAndInsert("acme", "0-1", t0 + 3 * 60000));  // forgotten: new again
+  EXPECT_TRUE(index.CheckAndInsert("acme", "2-1", t0 + 3 * 60000));   // still known
+}
+
+}  // namespace
+}  // namespace ca::ingest

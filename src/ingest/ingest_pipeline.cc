@@ -5,6 +5,9 @@
 
 #include "base/clock.h"
 #include "event/event_codec.h"
+#include "event/timestamp.h"
+
+#include <spdlog/spdlog.h>
 
 namespace ca::ingest {
 namespace {
@@ -22,8 +25,11 @@ struct IngestPipeline::Pending {
   Done done;
 };
 
-IngestPipeline::IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms)
-    : wal_(wal), dedup_window_ms_(dedup_window_ms), dedup_(dedup_window_ms) {}
+IngestPipeline::IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms, size_t dedup_max_ids)
+    : wal_(wal),
+      dedup_window_ms_(dedup_window_ms),
+      dedup_max_ids_(dedup_max_ids),
+      dedup_(dedup_window_ms) {}
 
 Status IngestPipeline::RecoverDedup(const wal::Options& wal_options, int64_t now_ms) {
   CA_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(wal_options, wal_->start_lsn(), wal_));
@@ -38,6 +44,7 @@ Status IngestPipeline::RecoverDedup(const wal::Options& wal_options, int64_t now
     if (!key.ok()) return key.status().WithContext("wal record at lsn " + std::to_string(lsn));
     if (key->received_at_ms >= horizon) {
       dedup_.Insert(key->tenant, key->event_id, key->received_at_ms);
+      MaybeTrim();
     }
   }
   last_expiry_ms_ = now_ms;
@@ -78,6 +85,7 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
     payloads.emplace_back(encoded.data() + spans[i].first, spans[i].second);
   }
   pending->receipt.accepted = static_cast<uint32_t>(pending->inserted.size());
+  MaybeTrim();
 
   // Even with nothing new to write, the answer waits for everything appended before it: a duplicate
   // verdict may rest on a record that is not durable yet.
@@ -115,6 +123,16 @@ void IngestPipeline::MaybeExpire(int64_t now_ms) {
   if (now_ms - last_expiry_ms_ < kExpiryEveryMs) return;
   dedup_.ExpireOlderThan(now_ms);
   last_expiry_ms_ = now_ms;
+}
+
+void IngestPipeline::MaybeTrim() {
+  if (dedup_.size() <= dedup_max_ids_) return;
+  // Trim to 90% so that the O(table) pass runs once per tenth of the limit, not per request.
+  int64_t horizon = dedup_.TrimTo(dedup_max_ids_ / 10 * 9);
+  spdlog::warn(
+      "dedup: index reached ingest.dedup_max_ids = {}; ids first seen before {} are forgotten "
+      "before their window ends",
+      dedup_max_ids_, event::FormatIso8601Millis(horizon));
 }
 
 IngestCounters IngestPipeline::counters() const {

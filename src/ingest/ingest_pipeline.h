@@ -44,7 +44,9 @@ class IngestPipeline {
  public:
   using Done = std::function<void(Result<Receipt>)>;
 
-  IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms);
+  /// Deduplicates over `dedup_window_ms`, holding at most `dedup_max_ids` ids (the oldest are
+  /// forgotten early past that, so memory stays bounded).
+  IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms, size_t dedup_max_ids);
 
   /// Rebuilds the dedup index from the durable WAL records received within the window. Call once,
   /// before the first Commit. `wal_options` locates the log.
@@ -64,9 +66,11 @@ class IngestPipeline {
   struct Pending;
   void Finish(const std::shared_ptr<Pending>& pending, const Status& status);
   void MaybeExpire(int64_t now_ms);  // requires mu_
+  void MaybeTrim();                  // requires mu_
 
   wal::Wal* const wal_;
   const int64_t dedup_window_ms_;
+  const size_t dedup_max_ids_;
 
   mutable std::mutex mu_;
   DedupIndex dedup_;            // guarded by mu_

@@ -18,6 +18,7 @@ using wal::testing::TempDir;
 
 constexpr int64_t kWindowMs = 7LL * 24 * 3600 * 1000;
 constexpr int64_t kNow = 1'795'000'000'000;
+constexpr size_t kMaxIds = 1'000'000;
 
 DecodedBatch Batch(std::vector<std::string> ids, std::string tenant = "acme") {
   DecodedBatch batch;
@@ -65,7 +66,7 @@ class IngestPipelineTest : public ::testing::Test {
     auto wal = wal::Wal::Open(options_);
     ASSERT_TRUE(wal.ok()) << wal.status().ToString();
     wal_ = std::move(wal).value();
-    pipeline_ = std::make_unique<IngestPipeline>(wal_.get(), kWindowMs);
+    pipeline_ = std::make_unique<IngestPipeline>(wal_.get(), kWindowMs, kMaxIds);
     ASSERT_TRUE(pipeline_->RecoverDedup(options_, kNow).ok());
   }
   void Close() {
@@ -139,7 +140,7 @@ TEST_F(IngestPipelineTest, FailedWriteIsRetriedAsNew) {
     options_.retry_interval_ms = 20;
     auto wal = wal::Wal::Open(options_);
     ASSERT_TRUE(wal.ok());
-    IngestPipeline pipeline(wal->get(), kWindowMs);
+    IngestPipeline pipeline(wal->get(), kWindowMs, kMaxIds);
 
     env.Arm(io::FaultOp::kSync, 1, kind, /*sticky=*/true);
     auto failed = CommitAndWait(pipeline, Batch({"p", "q"}));
@@ -208,6 +209,38 @@ TEST_F(IngestPipelineTest, ConcurrentCommitsStoreEachIdOnce) {
   auto ids = IdsInLog(options_);
   EXPECT_EQ(ids.size(), size_t{kBatches * kPerBatch});
   for (const auto& [id, copies] : ids) EXPECT_EQ(copies, 1) << id;
+}
+
+}  // namespace
+}  // namespace ca::ingest
+
+namespace ca::ingest {
+namespace {
+
+TEST(IngestPipelineLimits, DedupIndexStaysWithinItsLimit) {
+  TempDir dir;
+  wal::Options options;
+  options.dir = dir.path() + "/wal";
+  auto wal = wal::Wal::Open(options);
+  ASSERT_TRUE(wal.ok());
+  IngestPipeline pipeline(wal->get(), kWindowMs, /*dedup_max_ids=*/1000);
+  for (int minute = 0; minute < 10; ++minute) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 200; ++i) ids.push_back(std::to_string(minute) + "-" + std::to_string(i));
+    DecodedBatch batch = Batch(ids);
+    for (auto& e : batch.events) e.received_at_ms = kNow + minute * 60'000;
+    auto r = CommitAndWait(pipeline, std::move(batch));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->accepted, 200u);
+    EXPECT_LE(pipeline.tracked_ids(), 1000u);
+  }
+  // The newest ids are still recognised.
+  DecodedBatch again = Batch({"9-0", "9-199"});
+  for (auto& e : again.events) e.received_at_ms = kNow + 10 * 60'000;
+  auto r = CommitAndWait(pipeline, std::move(again));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->duplicates, 2u);
+  EXPECT_TRUE((*wal)->Close().ok());
 }
 
 }  // namespace
