@@ -18,6 +18,12 @@
 #include "wal/wal.h"
 
 namespace ca::app {
+namespace {
+
+// How long /readyz answers 503 after a failed write; matches the Retry-After of disk_full.
+constexpr int64_t kNotReadyAfterFailureMs = 10'000;
+
+}  // namespace
 
 struct ServerApp::Parts {
   std::unique_ptr<io::FileLock> lock;
@@ -93,7 +99,12 @@ Status ServerApp::Start() {
   api::RouteContext routes;
   routes.ingest = parts->ingest_handler.get();
   wal::Wal* wal_ptr = parts->wal.get();
-  routes.ready = [wal_ptr] { return !wal_ptr->stats().broken; };
+  // Not ready while the log refuses writes, nor for a while after a failed write: a full disk
+  // lets the log recover (it cuts the failed tail) and fail again at the next write.
+  routes.ready = [wal_ptr] {
+    wal::Wal::Stats stats = wal_ptr->stats();
+    return !stats.broken && NowMillis() - stats.last_failure_ms > kNotReadyAfterFailureMs;
+  };
   api::AddRoutes(routes, &router);
 
   http::ServerOptions http_options;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/clock.h"
 #include "base/crc32c.h"
 #include "wal/format.h"
 #include "wal/log_check.h"
@@ -251,6 +252,7 @@ Status Wal::WriteGroup(const Group& group) {
 void Wal::FailLocked(const Status& error, std::deque<Pending>* failed) {
   broken_ = error;
   ++stats_.failed_groups;
+  stats_.last_failure_ms = NowMillis();
   for (Pending& p : pending_) failed->push_back(std::move(p));
   pending_.clear();
   buffer_.clear();

@@ -113,11 +113,12 @@ class Wal {
 
   /// Counters for metrics.
   struct Stats {
-    uint64_t syncs;          ///< fdatasyncs of segment data
-    uint64_t records;        ///< records done with OK
-    uint64_t bytes;          ///< bytes of those records, headers included
-    uint64_t failed_groups;  ///< write or sync failures
-    bool broken;             ///< refusing appends until recovery succeeds
+    uint64_t syncs;           ///< fdatasyncs of segment data
+    uint64_t records;         ///< records done with OK
+    uint64_t bytes;           ///< bytes of those records, headers included
+    uint64_t failed_groups;   ///< write or sync failures
+    int64_t last_failure_ms;  ///< wall-clock time of the last failure (epoch ms), 0 if none
+    bool broken;              ///< refusing appends until recovery succeeds
   };
   Stats stats() const;
 
