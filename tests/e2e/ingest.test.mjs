@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  Server, createKey, makeDataDir, newEventId, pageView, postEvents, show, stopAll, walDump,
-  withDiagnostics,
+  Server, createKey, makeDataDir, newEventId, pageView, postEvents, runCli, show, sleep, stopAll,
+  walDump, withDiagnostics,
 } from './lib/harness.mjs';
 import { oneOfEachType } from './lib/events.mjs';
 
@@ -191,5 +191,31 @@ describe('ingest', { timeout: 120000 }, () => {
       const counts = countIds(await walDump(dataDir), 'acme');
       for (const x of [f, g, h]) assert.equal(counts.get(x.event_id), 1, x.event_id);
       for (const [id, n] of counts) assert.equal(n, 1, `event ${id} stored ${n} times`);
+    }));
+
+  test('a custom event type added while the server runs is accepted with its required properties',
+    withDiagnostics(async () => {
+      const custom = (props) => ({ ...pageView(), type: 'plan_upgraded', properties: props });
+      let res = await postEvents(server, { events: [custom({ plan: 'pro' })] }, { key: key.write_key });
+      assert.equal(res.status, 400, show(res));
+      assert.equal(res.body.rejected[0].code, 'unknown_event_type', show(res));
+
+      const added = await runCli(['types', 'add', '--data', dataDir, '--tenant', 'acme',
+        '--name', 'plan_upgraded', '--require', 'plan:string', '--require', 'seats:number']);
+      assert.equal(added.code, 0, added.stderr);
+
+      const good = custom({ plan: 'pro', seats: 5 });
+      for (let i = 0; i < 30; i++) {
+        res = await postEvents(server, { events: [good] }, { key: key.write_key });
+        if (res.status === 200) break;
+        await sleep(100);
+      }
+      assertAllAccepted(res, 1);
+      res = await postEvents(server, { events: [custom({ plan: 'pro' }), custom({ plan: 1, seats: 2 })] },
+        { key: key.write_key });
+      assert.equal(res.status, 400, show(res));
+      assert.deepEqual(res.body.rejected.map((r) => r.code), ['missing_property', 'invalid_property']);
+      const stored = (await walDump(dataDir)).find((e) => e.event_id === good.event_id);
+      assert.deepEqual(stored?.properties, { plan: 'pro', seats: 5 });
     }));
 });
