@@ -1,5 +1,7 @@
 #include "event/event_codec.h"
 
+#include "event/json_string.h"
+
 #include <cstring>
 
 #include "event/timestamp.h"
@@ -161,40 +163,6 @@ Result<EventKey> DecodeEventKey(std::string_view payload) {
   EventKey key;
   if (!ReadKey(&r, &key)) return Bad("truncated key");
   return key;
-}
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (u < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 15]);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 std::string EventToJson(const Event& e) {

@@ -38,8 +38,4 @@ Result<EventKey> DecodeEventKey(std::string_view payload);
 /// context (embedded objects, as stored).
 std::string EventToJson(const Event& event);
 
-/// Appends `s` as a JSON string literal (quotes included) to `*out`, escaping `"`, `\` and
-/// control characters. Bytes >= 0x80 are copied as they are.
-void AppendJsonString(std::string_view s, std::string* out);
-
 }  // namespace ca::event

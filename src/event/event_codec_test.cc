@@ -1,4 +1,5 @@
 #include "event/event_codec.h"
+#include "event/json_string.h"
 
 #include <gtest/gtest.h>
 
@@ -142,6 +143,30 @@ TEST(EventCodecTest, EventToJson) {
             R"("context":{"page":{"path":"/jobs/j1"},"locale":"en-GB"}})");
   e.properties_json.clear();
   EXPECT_NE(EventToJson(e).find(R"("properties":{},)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ca::event
+
+namespace ca::event {
+namespace {
+
+TEST(JsonString, EscapesLikeTheMinifierAndSizesMatch) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"plain", R"("plain")"},
+      {"say \"hi\"\\", R"("say \"hi\"\\")"},
+      {"a\b\t\n\f\rz", R"("a\b\t\n\f\rz")"},
+      {std::string("\x01\x1f", 2), R"("\u0001\u001f")"},
+      {"caf\xc3\xa9 long enough to cross eight bytes",
+       "\"caf\xc3\xa9 long enough to cross eight bytes\""},
+      {"", R"("")"},
+  };
+  for (const auto& [in, want] : cases) {
+    std::string out;
+    AppendJsonString(in, &out);
+    EXPECT_EQ(out, want);
+    EXPECT_EQ(JsonStringSize(in), want.size()) << want;
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "base/random.h"
+#include "event/json_string.h"
 #include "event/timestamp.h"
 
 namespace ca::ingest {
@@ -27,45 +28,6 @@ auto As(const dom::element& e) {
   return std::move(result).value_unsafe();
 }
 
-// Escaped length added by each byte when written as a JSON string (0 = copied as is); mirrors
-// simdjson's minifier: \" \\ \b \t \n \f \r are 2 bytes, other control characters \u00XX.
-constexpr auto kEscapeExtra = [] {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[c] = 5;
-  for (int c : {'\b', '\t', '\n', '\f', '\r', '"', '\\'}) t[c] = 1;
-  return t;
-}();
-
-/// Index of the first byte of `s` that JSON needs escaped (s.size() if none). Checks 8 bytes per
-/// step: most strings need no escaping at all.
-size_t FirstToEscape(std::string_view s) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t x;
-    std::memcpy(&x, s.data() + i, 8);
-    uint64_t quote = x ^ (kOnes * '"');
-    uint64_t backslash = x ^ (kOnes * '\\');
-    uint64_t hits =
-        ((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
-    if (hits & kHigh) break;
-  }
-  for (; i < s.size(); ++i) {
-    if (kEscapeExtra[static_cast<unsigned char>(s[i])] != 0) return i;
-  }
-  return s.size();
-}
-
-/// Length of `s` written as a JSON string literal, quotes included.
-size_t EscapedSize(std::string_view s) {
-  size_t n = s.size() + 2;
-  for (size_t i = FirstToEscape(s); i < s.size(); ++i) {
-    n += kEscapeExtra[static_cast<unsigned char>(s[i])];
-  }
-  return n;
-}
-
 /// Counts the bytes the minified JSON would take, stopping once over `limit`.
 struct CountingSink {
   size_t bytes = 0;
@@ -74,7 +36,7 @@ struct CountingSink {
   bool Stopped() const { return bytes > limit; }
   void Char(char) { ++bytes; }
   void Literal(std::string_view s) { bytes += s.size(); }
-  void String(std::string_view s) { bytes += EscapedSize(s); }
+  void String(std::string_view s) { bytes += event::JsonStringSize(s); }
   void Number(std::string_view digits) { bytes += digits.size(); }
 };
 
@@ -86,45 +48,7 @@ struct AppendSink {
   void Char(char c) { out->push_back(c); }
   void Literal(std::string_view s) { out->append(s); }
   void Number(std::string_view digits) { out->append(digits); }
-  void String(std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out->push_back('"');
-    for (;;) {
-      size_t i = FirstToEscape(s);
-      out->append(s.data(), i);
-      if (i == s.size()) break;
-      auto c = static_cast<unsigned char>(s[i]);
-      s.remove_prefix(i + 1);
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\b':
-          out->append("\\b");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\f':
-          out->append("\\f");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        default: {
-          const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-          out->append(esc, 6);
-        }
-      }
-    }
-    out->push_back('"');
-  }
+  void String(std::string_view s) { event::AppendJsonString(s, out); }
 };
 
 /// Explicit stacks for the iterative JSON walk (reused across events and batches).
@@ -420,7 +344,7 @@ std::optional<Reject> DecodeOneEvent(dom::element ev, const DecodeOptions& opt,
   bool first = true;
   for (dom::key_value_pair kv : obj) {
     std::string_view k = kv.key;
-    size += (first ? 0 : 1) + EscapedSize(k) + 1;
+    size += (first ? 0 : 1) + event::JsonStringSize(k) + 1;
     first = false;
     element_type t = kv.value.type();
     bool present = t != element_type::NULL_VALUE;
