@@ -1,0 +1,45 @@
+#include "api/ingest_handler.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace ca::api {
+namespace {
+
+ingest::Receipt Receipt(uint32_t accepted, uint32_t duplicates, std::vector<ErrorCode> rejected) {
+  ingest::Receipt r;
+  r.accepted = accepted;
+  r.duplicates = duplicates;
+  for (uint32_t i = 0; i < rejected.size(); ++i) r.rejected.push_back({i, rejected[i], "why"});
+  r.received = accepted + duplicates + static_cast<uint32_t>(rejected.size());
+  return r;
+}
+
+TEST(ReceiptResponse, StatusFollowsWhatWasStored) {
+  EXPECT_EQ(ReceiptResponse(Receipt(2, 0, {ErrorCode::kMissingField})).status, 200);
+  // A resend made only of duplicates is a success: the events are stored.
+  EXPECT_EQ(ReceiptResponse(Receipt(0, 3, {})).status, 200);
+  EXPECT_EQ(ReceiptResponse(Receipt(0, 0, {ErrorCode::kMissingField})).status, 400);
+  EXPECT_EQ(ReceiptResponse(Receipt(0, 0, {ErrorCode::kEventTooLarge})).status, 413);
+  EXPECT_EQ(
+      ReceiptResponse(Receipt(0, 0, {ErrorCode::kEventTooLarge, ErrorCode::kWrongType})).status,
+      400);
+  EXPECT_EQ(ReceiptResponse(Receipt(0, 0, {})).status, 400);
+}
+
+TEST(ReceiptResponse, BodyListsEveryRejectionWithItsCode) {
+  auto res = ReceiptResponse(Receipt(1, 2, {ErrorCode::kUnknownEventType}));
+  EXPECT_EQ(res.content_type, "application/json");
+  auto body = nlohmann::json::parse(res.body);
+  EXPECT_EQ(body["accepted"], 1);
+  EXPECT_EQ(body["duplicates"], 2);
+  ASSERT_EQ(body["rejected"].size(), 1u);
+  EXPECT_EQ(body["rejected"][0]["index"], 0);
+  EXPECT_EQ(body["rejected"][0]["code"], "unknown_event_type");
+  EXPECT_EQ(body["rejected"][0]["message"], "why");
+  // Keys in the documented order.
+  EXPECT_EQ(res.body.rfind(R"({"accepted":1,"duplicates":2,"rejected":[{"index":0,"code")", 0), 0u);
+}
+
+}  // namespace
+}  // namespace ca::api
