@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <random>
 #include <set>
 #include <string>
 
@@ -412,6 +414,140 @@ TEST(BatchDecoderTest, ReusedParserHandlesLargerBodies) {
   DecodedBatch b = Decode(body);
   EXPECT_EQ(b.events.size(), 1000u);
   EXPECT_EQ(b.events[999].user_id, "u999");
+}
+
+TEST(BatchDecoderTest, UnescapedControlCharacterIsMalformed) {
+  // Bodies without a backslash take a path that copies strings unscanned; it relies on the parser
+  // rejecting raw control characters inside strings.
+  EXPECT_EQ(RequestError("[{\"type\":\"page_view\",\"user_id\":\"u\x01\"}]"),
+            ErrorCode::kMalformedJson);
+  EXPECT_EQ(
+      RequestError("[{\"type\":\"page_view\",\"user_id\":\"u\",\"properties\":{\"a\nb\":1}}]"),
+      ErrorCode::kMalformedJson);
+}
+
+/// Random JSON text with whitespace, escapes (when `escapes`) and numbers of every tape kind.
+class RandomJson {
+ public:
+  RandomJson(uint64_t seed, bool escapes) : rng_(seed), escapes_(escapes) {}
+
+  std::string Object(int depth) {
+    std::string s = "{" + Space();
+    int n = Pick(5);
+    for (int i = 0; i < n; ++i) {
+      if (i) s += "," + Space();
+      s += String() + Space() + ":" + Space() + Value(depth + 1) + Space();
+    }
+    return s + "}";
+  }
+
+ private:
+  int Pick(int n) { return static_cast<int>(rng_() % n); }
+  std::string Space() {
+    static const char* const kSpaces[] = {"", "", "", " ", "\n\t ", "\r\n"};
+    return kSpaces[Pick(6)];
+  }
+  std::string String() {
+    static const char* const kPlain[] = {"a", "job", "é", "☃", "x y", "\x7f", "0", "{}[]:,"};
+    static const char* const kEscaped[] = {"\\\"",    "\\\\", "\\n",     "\\u0001",
+                                           "\\u001f", "\\/",  "\\t",     "\\b",
+                                           "\\f",     "\\r",  "\\u00e9", "\\ud83d\\ude00"};
+    std::string s = "\"";
+    int n = Pick(5);
+    for (int i = 0; i < n; ++i)
+      s += escapes_ && Pick(3) == 0 ? kEscaped[Pick(12)] : kPlain[Pick(8)];
+    return s + "\"";
+  }
+  std::string Value(int depth) {
+    static const char* const kNumbers[] = {"0",
+                                           "-1",
+                                           "42",
+                                           "18446744073709551615",
+                                           "-9223372036854775808",
+                                           "1.5",
+                                           "-0.0",
+                                           "1e300",
+                                           "1E5",
+                                           "2.5e-300",
+                                           "3.0",
+                                           "9007199254740993",
+                                           "0.1"};
+    switch (Pick(depth > 12 ? 4 : 6)) {
+      case 0:
+        return String();
+      case 1:
+        return kNumbers[Pick(13)];
+      case 2: {
+        static const char* const kLiterals[] = {"true", "false", "null"};
+        return kLiterals[Pick(3)];
+      }
+      case 3:
+        return std::to_string(static_cast<int64_t>(rng_()));
+      case 4:
+        return Object(depth);
+      default: {
+        std::string s = "[" + Space();
+        int n = Pick(5);
+        for (int i = 0; i < n; ++i) s += (i ? "," : "") + Value(depth + 1) + Space();
+        return s + "]";
+      }
+    }
+  }
+
+  std::mt19937_64 rng_;
+  bool escapes_;
+};
+
+int DomDepth(simdjson::dom::element e) {
+  int d = 0;
+  if (e.type() == simdjson::dom::element_type::ARRAY) {
+    simdjson::dom::array a = e.get_array().value();
+    for (simdjson::dom::element v : a) d = std::max(d, DomDepth(v));
+    return d + 1;
+  }
+  if (e.type() == simdjson::dom::element_type::OBJECT) {
+    simdjson::dom::object o = e.get_object().value();
+    for (simdjson::dom::key_value_pair kv : o) {
+      d = std::max(d, DomDepth(kv.value));
+    }
+    return d + 1;
+  }
+  return 0;
+}
+
+// Differential test of the one-pass walk: stored JSON, size limit and depth limit against
+// simdjson::minify and a recursive depth, for random documents with and without escapes.
+TEST(BatchDecoderTest, RandomDocumentsMatchSimdjsonMinify) {
+  simdjson::dom::parser parser;
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    RandomJson gen(seed, seed % 2 == 1);
+    std::string props = gen.Object(0);
+    std::string ctx = gen.Object(0);
+    std::string other = gen.Object(0);
+    std::string ev = R"({"type":"page_view","user_id":"u","extra":)" + other + R"(,"properties":)" +
+                     props + R"(,"context":)" + ctx + "}";
+    SCOPED_TRACE(ev);
+    simdjson::dom::element el;
+    ASSERT_EQ(parser.parse(ev).get(el), simdjson::SUCCESS);
+    const std::string minified = simdjson::minify(el);
+    const int depth = DomDepth(el);
+    const std::string want_props = simdjson::minify(el["properties"].value());
+    const std::string want_ctx = simdjson::minify(el["context"].value());
+
+    DecodeOptions o = Options();
+    o.max_event_bytes = minified.size();
+    o.max_depth = depth;
+    DecodedBatch b = Decode("[" + ev + "]", o);
+    ASSERT_EQ(b.events.size(), 1u);
+    EXPECT_EQ(b.events[0].properties_json, want_props);
+    EXPECT_EQ(b.events[0].context_json, want_ctx);
+
+    o.max_event_bytes = minified.size() - 1;
+    EXPECT_EQ(EventCode(ev, o), ErrorCode::kEventTooLarge);
+    o.max_event_bytes = minified.size();
+    o.max_depth = depth - 1;
+    EXPECT_EQ(EventCode(ev, o), ErrorCode::kNestingTooDeep);
+  }
 }
 
 }  // namespace
