@@ -18,9 +18,8 @@ constexpr int64_t kExpiryEveryMs = 60'000;
 }  // namespace
 
 struct IngestPipeline::Pending {
-  DecodedBatch batch;
-  std::vector<DedupIndex::Key> keys;  // of each event in batch.events
-  std::vector<uint32_t> inserted;  // positions in batch.events that were new and are being written
+  std::vector<DedupIndex::Key> keys;  // of each event of the batch
+  std::vector<uint32_t> inserted;     // positions of the events that were new and are being written
   Receipt receipt;
   Done done;
 };
@@ -55,14 +54,19 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
   auto pending = std::make_shared<Pending>();
   pending->receipt.received = batch.received;
   pending->receipt.rejected = std::move(batch.rejected);
-  pending->batch = std::move(batch);
   pending->done = std::move(done);
 
   // Encode and hash outside the lock; only new events are appended, so keep each record's span.
-  const auto& events = pending->batch.events;
-  std::string encoded;
-  std::vector<std::pair<size_t, size_t>> spans;
-  spans.reserve(events.size());
+  // The events themselves stay here and are freed on this thread once encoded; the WAL's thread,
+  // which finishes the request, needs only their keys.
+  // Scratch buffers keep their capacity per thread: the WAL copies the records during Append.
+  const auto& events = batch.events;
+  thread_local std::string encoded;
+  thread_local std::vector<std::pair<size_t, size_t>> spans;
+  thread_local std::vector<std::string_view> payloads;
+  encoded.clear();
+  spans.clear();
+  payloads.clear();
   pending->keys.reserve(events.size());
   for (const auto& e : events) {
     size_t start = encoded.size();
@@ -71,8 +75,6 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
     pending->keys.push_back(DedupIndex::KeyOf(e.tenant, e.event_id));
   }
 
-  std::vector<std::string_view> payloads;
-  payloads.reserve(events.size());
   std::unique_lock lock(mu_);
   MaybeExpire(events.empty() ? NowMillis() : events.front().received_at_ms);
   for (const auto& key : pending->keys) dedup_.Prefetch(key);
