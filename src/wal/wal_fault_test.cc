@@ -33,6 +33,7 @@ ErrorCode CodeOf(FaultKind k) {
 struct Outcomes {
   std::mutex mu;
   std::map<std::string, Status> by_payload;  // absent: Append itself refused
+  int acknowledged = 0;                      // payloads whose callback said OK
   bool saw_expected_code = false;
 };
 
@@ -55,6 +56,7 @@ void RunScenario(const FaultCase& c, uint64_t nth) {
   env.Arm(c.op, nth, c.kind, c.sticky, /*partial_bytes=*/c.op == FaultOp::kAppend ? 13 : 0);
 
   Outcomes out;
+  std::atomic<bool> crashed{false};
   const ErrorCode want = CodeOf(c.kind);
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
@@ -65,13 +67,24 @@ void RunScenario(const FaultCase& c, uint64_t nth) {
           ps.push_back("t" + std::to_string(t) + "-" + std::to_string(i) + "-" + std::to_string(k));
         }
         std::vector<std::string_view> views(ps.begin(), ps.end());
+        // While the log is broken Append refuses at once; keep trying for a while, as a client
+        // would, so that the appenders outlive the recovery.
         testing::Waiter w;
         auto r = wal->Append(views, w.callback());
+        for (int attempt = 0; !r.ok() && !crashed && attempt < 200; ++attempt) {
+          if (r.status().code() == want) {
+            std::lock_guard lock(out.mu);
+            out.saw_expected_code = true;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          r = wal->Append(views, w.callback());
+        }
         Status s = r.ok() ? w.Wait() : r.status();
         std::lock_guard lock(out.mu);
         if (s.code() == want) out.saw_expected_code = true;
         if (r.ok()) {
           for (const auto& p : ps) out.by_payload[p] = s;
+          if (s.ok()) out.acknowledged += static_cast<int>(ps.size());
         }
         if (t == 0 && i % 4 == 3) {
           Status ck = wal->CommitCheckpoint("c", wal->durable_lsn());
@@ -81,14 +94,16 @@ void RunScenario(const FaultCase& c, uint64_t nth) {
     });
   }
   if (c.crash) {
-    // Crash while the appenders are mid-flight.
-    for (int i = 0; i < 2000; ++i) {
+    // Crash while the appenders are mid-flight, once some records are acknowledged (each group
+    // waits for a real fdatasync, which can take long on a busy disk).
+    for (int i = 0; i < 20000; ++i) {
       {
         std::lock_guard lock(out.mu);
-        if (out.by_payload.size() >= 20) break;
+        if (out.acknowledged >= 10) break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    crashed = true;
     env.SimulateCrash();
   }
   for (auto& th : threads) th.join();
