@@ -52,6 +52,10 @@ for c in 8 16 32; do
   run "clickhouse-c$c" --url "127.0.0.1:$CH_HTTP" --format clickhouse --connections "$c"
 done
 
+echo "== large batches: ours at its limit of 1000 events, ClickHouse at 10,000 rows"
+run "ours-batch1000-c4" --url "127.0.0.1:$PORT" --write-key "$KEY" --connections 4 --batch 1000
+run "clickhouse-batch10000-c4" --url "127.0.0.1:$CH_HTTP" --format clickhouse --connections 4 --batch 10000
+
 best=$(python3 -c 'import json,sys; print(max(json.load(open(f))["events_per_second"] for f in sys.argv[1:]))' "$OUT"/ours-c*.json)
 half_rps=$(python3 -c "print(round($best / 100 / 2))")
 echo "== at half of our best rate ($half_rps requests/s), 16 connections"
