@@ -44,6 +44,7 @@ ServerApp::~ServerApp() {
 }
 
 Status ServerApp::Start() {
+  spdlog::set_level(spdlog::level::from_str(config_.log_level));  // validated by config
   auto parts = std::make_unique<Parts>();
   io::Env* env = io::Env::Default();
   DataDir dir{config_.data};
