@@ -184,6 +184,7 @@ Result<Lsn> Wal::Append(std::span<const std::string_view> payloads, Callback don
   uint64_t total = 0;
   for (std::string_view p : payloads) total += format::kRecordHeaderSize + p.size();
   Lsn end;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (closing_) return Unavailable("wal: closed");
@@ -205,8 +206,9 @@ Result<Lsn> Wal::Append(std::span<const std::string_view> payloads, Callback don
     buffered_records_ += payloads.size();
     end = next_lsn_;
     pending_.push_back(Pending{end, std::move(done)});
+    wake = !gathering_ || buffer_.size() >= kGatherBytes;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return end;
 }
 
@@ -355,6 +357,16 @@ void Wal::SyncLoop() {
         cv_.wait(lock, has_work);
       }
       continue;
+    }
+
+    // Without a sync per group (none, interval) a group is cheap, so every append would wake this
+    // thread for a small write. Let appends gather for a moment first: one wake-up and one write
+    // for many requests, at most gather_delay_us later.
+    if (options_.sync != SyncMode::kAlways && !closing_ && buffer_.size() < kGatherBytes) {
+      gathering_ = true;
+      cv_.wait_for(lock, std::chrono::microseconds(options_.gather_delay_us),
+                   [&] { return closing_ || buffer_.size() >= kGatherBytes; });
+      gathering_ = false;
     }
 
     Group group;

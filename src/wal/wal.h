@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -47,6 +48,9 @@ struct Options {
   uint64_t max_buffer_bytes = 64ull << 20;
   /// After a write or sync failure, how often the sync thread retries to recover.
   int retry_interval_ms = 500;
+  /// In sync modes none and interval: how long appends may gather before the sync thread writes
+  /// them (one wake-up and one write for many requests). Ignored with kAlways.
+  int gather_delay_us = 500;
 };
 
 /// What Wal::Open found and did.
@@ -140,6 +144,9 @@ class Wal {
     uint64_t records = 0;
   };
 
+  /// In sync modes none and interval, how much gathered makes the sync thread write at once.
+  static constexpr size_t kGatherBytes = 1 << 20;
+
   explicit Wal(const Options& options);
 
   void SyncLoop();
@@ -160,6 +167,7 @@ class Wal {
   std::condition_variable cv_;
   std::string buffer_;             // guarded by mu_
   std::string spare_;              // guarded by mu_; the last group's buffer, kept for its capacity
+  bool gathering_ = false;         // guarded by mu_; the sync thread waits for appends to gather
   std::vector<Roll> rolls_;        // guarded by mu_
   std::deque<Pending> pending_;    // guarded by mu_
   uint64_t buffered_records_ = 0;  // guarded by mu_
