@@ -18,9 +18,11 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-echo "== in process (one producer thread, sync=none and sync=always)"
-"$BIN" bench ingest --events 2000000 --sync none | tee "$OUT/in-process-none.json"
-"$BIN" bench ingest --events 1000000 --sync always | tee "$OUT/in-process-always.json"
+echo "== in process, pinned to one core (taskset -c 0): the producer and the WAL thread share it"
+taskset -c 0 "$BIN" bench ingest --events 2000000 --sync none | tee "$OUT/in-process-none.json"
+taskset -c 0 "$BIN" bench ingest --events 1000000 --sync always | tee "$OUT/in-process-always.json"
+echo "== in process, unpinned (both cores)"
+"$BIN" bench ingest --events 2000000 --sync none | tee "$OUT/in-process-none-unpinned.json"
 
 echo "== servers"
 DATA=$(mktemp -d /tmp/ca-bench-data.XXXX)

@@ -20,7 +20,7 @@ CA_BUILD_PACKAGES=(
 
 # Tools used by the tests, the benchmarks and the demo.
 CA_TEST_PACKAGES=(
-  sqlite3 wrk procps coreutils
+  sqlite3 wrk procps coreutils util-linux
   clickhouse-server clickhouse-client
 )
 
