@@ -15,6 +15,7 @@
 
 #include "app/bench_events.h"
 #include "app/commands.h"
+#include "app/config.h"
 #include "app/http_client.h"
 #include "base/clock.h"
 #include "ingest/batch_decoder.h"
@@ -129,7 +130,7 @@ struct HttpBenchFlags {
 void RunHttpBench(const HttpBenchFlags& flags) {
   std::string address = flags.url;
   if (address.rfind("http://", 0) == 0) address = address.substr(7);
-  auto host_port = SplitHostPort(address);
+  auto host_port = ParseHostPort(address);
   if (!host_port.ok()) Fail(host_port.status());
   const bool clickhouse = flags.format == "clickhouse";
   if (!clickhouse && flags.format != "native")

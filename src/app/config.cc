@@ -73,7 +73,7 @@ bool IsHostChar(char c) {
          c == '-' || c == '_' || c == ':';
 }
 
-Status SetListen(std::string_view text, Config* c) {
+Result<std::pair<std::string, uint16_t>> ParseHostPortImpl(std::string_view text) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return Reason("expected HOST:PORT");
   std::string_view host = text.substr(0, colon);
@@ -89,8 +89,14 @@ Status SetListen(std::string_view text, Config* c) {
   }
   auto port = ParseInteger(port_text, 0, 65535);
   if (!port.ok()) return Reason("PORT " + std::string(port.status().message()));
-  c->listen_host = std::string(host);
-  c->listen_port = static_cast<uint16_t>(*port);
+  return std::make_pair(std::string(host), static_cast<uint16_t>(*port));
+}
+
+Status SetListen(std::string_view text, Config* c) {
+  auto parsed = ParseHostPortImpl(text);
+  if (!parsed.ok()) return parsed.status();
+  c->listen_host = std::move(parsed->first);
+  c->listen_port = parsed->second;
   return Status::Ok();
 }
 
@@ -401,6 +407,10 @@ std::string ToToml(const Config& c) {
   std::ostringstream out;
   out << root << "\n";
   return out.str();
+}
+
+Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text) {
+  return ParseHostPortImpl(text);
 }
 
 }  // namespace ca::app

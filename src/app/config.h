@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "base/result.h"
 #include "base/status.h"
 
 namespace ca::app {
@@ -63,5 +65,9 @@ std::string KnownKeysHelp();
 
 /// `c` as a TOML document that ApplyTomlFile reads back to the same values.
 std::string ToToml(const Config& c);
+
+/// Splits "HOST:PORT" (IPv6 hosts in brackets: "[::1]:8080"), as the `listen` key takes it.
+/// Errors: kInvalidArgument with the reason.
+Result<std::pair<std::string, uint16_t>> ParseHostPort(std::string_view text);
 
 }  // namespace ca::app

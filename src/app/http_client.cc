@@ -5,8 +5,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <charconv>
-
 namespace ca::app {
 
 namespace beast = boost::beast;
@@ -79,21 +77,6 @@ Result<ClientResponse> HttpClient::Get(const std::string& target) {
   beast::http::request<beast::http::string_body> req{beast::http::verb::get, target, 11};
   req.set(beast::http::field::host, impl_->host);
   return impl_->RoundTrip(req);
-}
-
-Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& address) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return InvalidArgument("address '" + address + "' is not HOST:PORT");
-  }
-  unsigned port = 0;
-  const char* begin = address.data() + colon + 1;
-  const char* end = address.data() + address.size();
-  auto [ptr, ec] = std::from_chars(begin, end, port);
-  if (ec != std::errc() || ptr != end || port > 65535) {
-    return InvalidArgument("address '" + address + "' has no valid port");
-  }
-  return std::make_pair(address.substr(0, colon), static_cast<uint16_t>(port));
 }
 
 }  // namespace ca::app

@@ -32,7 +32,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Splits "host:port"; kInvalidArgument when malformed.
-Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& address);
-
 }  // namespace ca::app
