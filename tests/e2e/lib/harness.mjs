@@ -274,10 +274,11 @@ export function withDiagnostics(fn, { maxServers = 3 } = {}) {
 }
 
 /**
- * Runs the binary with `args` and collects its output.
- * Resolves {code, signal, stdout, stderr}; kills the process after timeoutMs.
+ * Runs the binary with `args`, tracked so that stopAll() can kill it; kills it after timeoutMs.
+ * Streams stdout line by line to `onStdoutLine` when given, else collects it.
+ * Resolves {code, signal, stdout, stderr, stderrTail(lines)}.
  */
-export function runCli(args, { timeoutMs = 60000, env = {} } = {}) {
+function runBinary(args, { timeoutMs, env = {}, onStdoutLine = null }) {
   checkBinary();
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, args, {
@@ -287,7 +288,11 @@ export function runCli(args, { timeoutMs = 60000, env = {} } = {}) {
     liveChildren.add(child);
     const out = [];
     const err = new TailBuffer(kStderrTailBytes);
-    child.stdout.on('data', (c) => out.push(c));
+    if (onStdoutLine) {
+      readline.createInterface({ input: child.stdout }).on('line', onStdoutLine);
+    } else {
+      child.stdout.on('data', (c) => out.push(c));
+    }
     child.stderr.on('data', (c) => err.push(c));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (e) => {
@@ -298,9 +303,21 @@ export function runCli(args, { timeoutMs = 60000, env = {} } = {}) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       liveChildren.delete(child);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: err.text });
+      resolve({
+        code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: err.text,
+        stderrTail: (lines) => err.tail(lines),
+      });
     });
   });
+}
+
+/**
+ * Runs the binary with `args` and collects its output.
+ * Resolves {code, signal, stdout, stderr}; kills the process after timeoutMs.
+ */
+export async function runCli(args, { timeoutMs = 60000, env = {} } = {}) {
+  const { code, signal, stdout, stderr } = await runBinary(args, { timeoutMs, env });
+  return { code, signal, stdout, stderr };
 }
 
 /** `keys create`: returns {tenant, write_key, secret_key, ...}. */
@@ -326,48 +343,29 @@ export async function createKey(dataDir, tenant) {
  * `wal dump`: calls onEvent(object) for every line, streaming (the dump can be large).
  * Throws if the command fails or prints a line that is not a JSON object.
  */
-export function walDumpEach(dataDir, onEvent, { timeoutMs = 300000 } = {}) {
-  checkBinary();
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ['wal', 'dump', '--data', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: childEnv(),
-    });
-    liveChildren.add(child);
-    const err = new TailBuffer(kStderrTailBytes);
-    child.stderr.on('data', (c) => err.push(c));
-    let lines = 0;
-    let failure = null;
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      if (failure || line.trim() === '') return;
-      lines++;
-      try {
-        const event = JSON.parse(line);
-        if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-          throw new Error('not a JSON object');
-        }
-        onEvent(event);
-      } catch (e) {
-        failure = new Error(`wal dump line ${lines} is bad (${e.message}): ${line.slice(0, 300)}`);
+export async function walDumpEach(dataDir, onEvent, { timeoutMs = 300000 } = {}) {
+  let lines = 0;
+  let failure = null;
+  const onStdoutLine = (line) => {
+    if (failure || line.trim() === '') return;
+    lines++;
+    try {
+      const event = JSON.parse(line);
+      if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+        throw new Error('not a JSON object');
       }
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      liveChildren.delete(child);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      liveChildren.delete(child);
-      if (failure) return reject(failure);
-      if (code !== 0) {
-        return reject(new Error(`wal dump --data ${dataDir} exited ${code} (signal ${signal})\n` +
-          `stderr: ${err.tail(40)}`));
-      }
-      resolve(lines);
-    });
-  });
+      onEvent(event);
+    } catch (e) {
+      failure = new Error(`wal dump line ${lines} is bad (${e.message}): ${line.slice(0, 300)}`);
+    }
+  };
+  const r = await runBinary(['wal', 'dump', '--data', dataDir], { timeoutMs, onStdoutLine });
+  if (failure) throw failure;
+  if (r.code !== 0) {
+    throw new Error(`wal dump --data ${dataDir} exited ${r.code} (signal ${r.signal})\n` +
+      `stderr: ${r.stderrTail(40)}`);
+  }
+  return lines;
 }
 
 /** `wal dump` collected into an array of event objects. */
