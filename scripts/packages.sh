@@ -12,7 +12,7 @@
 CA_BUILD_PACKAGES=(
   cmake ninja-build g++ clang ccache clang-format pkg-config
   libboost-dev libsimdjson-dev nlohmann-json3-dev libzstd-dev liblz4-dev libxxhash-dev libssl-dev
-  libsqlite3-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
+  libsqlite3-dev zlib1g-dev libcctz-dev tzdata libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev
   curl ca-certificates

@@ -74,6 +74,20 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "field_too_long";
     case ErrorCode::kUnknownField:
       return "unknown_field";
+    case ErrorCode::kInvalidQuery:
+      return "invalid_query";
+    case ErrorCode::kInvalidInterval:
+      return "invalid_interval";
+    case ErrorCode::kRangeTooLarge:
+      return "range_too_large";
+    case ErrorCode::kInvalidFilter:
+      return "invalid_filter";
+    case ErrorCode::kQueryTimeout:
+      return "query_timeout";
+    case ErrorCode::kQueryMemoryExceeded:
+      return "query_memory_exceeded";
+    case ErrorCode::kInvalidCursor:
+      return "invalid_cursor";
   }
   return "unknown_error";
 }

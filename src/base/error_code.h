@@ -52,6 +52,14 @@ enum class ErrorCode : uint16_t {
   kInvalidProperty = 409,
   kFieldTooLong = 410,
   kUnknownField = 411,
+  // Queries (5xx): the analytics query spec and its execution.
+  kInvalidQuery = 500,
+  kInvalidInterval = 501,
+  kRangeTooLarge = 502,
+  kInvalidFilter = 503,
+  kQueryTimeout = 504,
+  kQueryMemoryExceeded = 505,
+  kInvalidCursor = 506,
 };
 
 /// Stable snake_case name of `code`, e.g. "missing_field".

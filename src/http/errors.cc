@@ -48,7 +48,16 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kInvalidProperty:
     case ErrorCode::kFieldTooLong:
     case ErrorCode::kUnknownField:
+    case ErrorCode::kInvalidQuery:
+    case ErrorCode::kInvalidInterval:
+    case ErrorCode::kRangeTooLarge:
+    case ErrorCode::kInvalidFilter:
+    case ErrorCode::kInvalidCursor:
       return 400;
+    case ErrorCode::kQueryMemoryExceeded:
+      return 422;
+    case ErrorCode::kQueryTimeout:
+      return 503;
     default:
       break;
   }
