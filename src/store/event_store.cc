@@ -1,0 +1,752 @@
+#include "store/event_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
+
+#include "base/clock.h"
+#include "event/event_codec.h"
+#include "store/manifest.h"
+#include "store/part_format.h"
+#include "store/row_builder.h"
+#include "wal/format.h"
+
+namespace ca::store {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr const char* kConsumerName = "store";
+// Memtable chunks smaller than this are combined once there are many of them.
+constexpr size_t kSmallChunkRows = 65536;
+constexpr size_t kMaxSmallChunks = 16;
+
+int32_t DayOf(int64_t ts_ms) { return static_cast<int32_t>(ts_ms / kDayMs); }
+
+/// Rows of the memtable: an immutable slice once published.
+struct Chunk {
+  ColumnBatch rows;
+  int64_t min_ts = INT64_MAX;
+  int64_t max_ts = INT64_MIN;
+  size_t bytes = 0;
+};
+
+/// An installed part; its file is removed when the last snapshot using it lets go after it
+/// became obsolete (merged away).
+struct Part {
+  std::string path;  // relative to the store directory
+  io::Env* env = nullptr;
+  std::string full_path;
+  std::unique_ptr<PartReader> reader;
+  std::atomic<bool> obsolete{false};
+
+  const PartMeta& meta() const { return reader->meta(); }
+  ~Part() {
+    if (obsolete.load()) {
+      reader.reset();
+      if (Status s = env->RemoveFile(full_path); !s.ok()) {
+        spdlog::warn("store: could not remove merged part {}: {}", full_path, s.ToString());
+      }
+    }
+  }
+};
+
+/// What one tenant's snapshot sees.
+struct TenantVersion {
+  std::vector<std::shared_ptr<Part>> parts;
+  std::vector<std::shared_ptr<const Chunk>> frozen;  // being flushed
+  std::vector<std::shared_ptr<const Chunk>> chunks;  // the live memtable
+};
+
+struct Tenant {
+  std::string name;
+  std::unique_ptr<TenantDictionaries> dicts;
+  std::shared_ptr<const TenantVersion> version = std::make_shared<TenantVersion>();
+  // Consumer-thread only: rows read but not yet published.
+  Chunk pending;
+};
+
+void AddRow(Chunk* chunk, const event::Event& e, TenantDictionaries& dicts) {
+  AppendRow(e, dicts, &chunk->rows);
+  chunk->min_ts = std::min(chunk->min_ts, e.timestamp_ms);
+  chunk->max_ts = std::max(chunk->max_ts, e.timestamp_ms);
+  chunk->bytes += RowStringBytes(e) + 96;
+}
+
+// Appends row `i` of `from` to `to` (every column).
+void CopyRow(const ColumnBatch& from, size_t i, ColumnBatch* to) {
+  to->timestamp.push_back(from.timestamp[i]);
+  to->received_at.push_back(from.received_at[i]);
+  to->flags.push_back(from.flags[i]);
+  for (size_t c = 0; c < to->ids.size(); ++c) to->ids[c].push_back(from.ids[c][i]);
+  to->value.push_back(from.value[i]);
+  to->event_id.push_back(from.event_id[i]);
+  to->properties.push_back(from.properties[i]);
+  to->context.push_back(from.context[i]);
+}
+
+std::shared_ptr<const Chunk> Concat(const std::vector<std::shared_ptr<const Chunk>>& chunks) {
+  auto out = std::make_shared<Chunk>();
+  size_t n = 0;
+  for (const auto& c : chunks) n += c->rows.size();
+  out->rows.timestamp.reserve(n);
+  for (const auto& c : chunks) {
+    for (size_t i = 0; i < c->rows.size(); ++i) CopyRow(c->rows, i, &out->rows);
+    out->min_ts = std::min(out->min_ts, c->min_ts);
+    out->max_ts = std::max(out->max_ts, c->max_ts);
+    out->bytes += c->bytes;
+  }
+  return out;
+}
+
+/// Rows from many batches, as (batch, row) references, for sorting into parts.
+struct RowRef {
+  uint32_t batch;
+  uint32_t row;
+};
+
+/// Sorts `refs` into part order: (user, timestamp, event_id).
+void SortForPart(const std::vector<const ColumnBatch*>& batches, std::vector<RowRef>* refs) {
+  auto key = [&](const RowRef& r) {
+    const ColumnBatch& b = *batches[r.batch];
+    return std::tuple(b.Ids(Column::kUser)[r.row], b.timestamp[r.row],
+                      std::string_view(b.event_id[r.row]));
+  };
+  std::sort(refs->begin(), refs->end(),
+            [&](const RowRef& a, const RowRef& b) { return key(a) < key(b); });
+}
+
+ColumnBatch Gather(const std::vector<const ColumnBatch*>& batches,
+                   const std::vector<RowRef>& refs) {
+  ColumnBatch out;
+  out.timestamp.reserve(refs.size());
+  for (const RowRef& r : refs) CopyRow(*batches[r.batch], r.row, &out);
+  return out;
+}
+
+class StoreSnapshot final : public TenantSnapshot {
+ public:
+  StoreSnapshot(std::shared_ptr<const TenantVersion> version, std::shared_ptr<Tenant> tenant)
+      : version_(std::move(version)), tenant_(std::move(tenant)) {
+    for (size_t i = 0; i < sizes_.size(); ++i) {
+      sizes_[i] = tenant_ ? tenant_->dicts->Of(static_cast<Column>(i + 3)).size() : 1;
+    }
+  }
+
+  std::optional<uint32_t> Lookup(Column column, std::string_view value) const override {
+    if (!tenant_) return value.empty() ? std::optional<uint32_t>(0) : std::nullopt;
+    auto id = tenant_->dicts->Of(column).Find(value);
+    if (!id || *id >= sizes_[ColumnBatch::DictIndex(column)]) return std::nullopt;
+    return id;
+  }
+  std::string_view Name(Column column, uint32_t id) const override {
+    if (!tenant_ || id == 0) return {};
+    return tenant_->dicts->Of(column).Name(id);
+  }
+  uint32_t DictionarySize(Column column) const override {
+    return sizes_[ColumnBatch::DictIndex(column)];
+  }
+
+  Status Scan(const ScanRequest& request,
+              const std::function<Status(const ColumnBatch&)>& fn) const override {
+    ColumnSet columns = request.columns;
+    columns.Add(Column::kTimestamp);
+    if (request.user) columns.Add(Column::kUser);
+    ColumnBatch batch;
+    for (const auto& part : version_->parts) {
+      const PartMeta& meta = part->meta();
+      if (meta.max_ts < request.from_ms || meta.min_ts >= request.to_ms) continue;
+      const auto& granules = part->reader->granules();
+      for (size_t g = 0; g < granules.size(); ++g) {
+        const GranuleInfo& info = granules[g];
+        if (info.max_ts < request.from_ms || info.min_ts >= request.to_ms) continue;
+        if (request.user && (*request.user < info.min_user || *request.user > info.max_user)) {
+          continue;
+        }
+        CA_RETURN_IF_ERROR(part->reader->ReadGranule(g, columns, &batch));
+        CA_RETURN_IF_ERROR(fn(batch));
+      }
+    }
+    for (const auto* list : {&version_->frozen, &version_->chunks}) {
+      for (const auto& chunk : *list) {
+        if (chunk->max_ts < request.from_ms || chunk->min_ts >= request.to_ms) continue;
+        CA_RETURN_IF_ERROR(fn(chunk->rows));
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<const TenantVersion> version_;
+  std::shared_ptr<Tenant> tenant_;
+  std::array<uint32_t, 10> sizes_{};
+};
+
+}  // namespace
+
+struct EventStore::Impl {
+  StoreOptions options;
+  wal::Options wal_options;
+  wal::Wal* live = nullptr;
+
+  mutable std::mutex mu;  // guards tenants (the map and each version), applied_lsn, stats
+  std::condition_variable applied_cv;
+  std::map<std::string, std::shared_ptr<Tenant>> tenants;
+  wal::Lsn applied_lsn = 0;     // every record below is published to the memtable
+  wal::Lsn frozen_lsn = 0;      // the frozen chunks hold every record below this
+  wal::Lsn checkpoint_lsn = 0;  // every record below is in parts
+  uint64_t next_part_id = 1;
+  int64_t oldest_unflushed_ms = 0;  // wall clock of the first row applied since the last freeze
+  StoreStats counters;
+
+  std::mutex flush_mu;  // one flush or merge at a time; serializes manifest writes
+
+  // Consumer state (consumer thread, or the caller of CatchUp before Start).
+  std::unique_ptr<wal::Reader> reader;
+  wal::Lsn read_lsn = 0;
+
+  std::mutex bg_mu;
+  std::condition_variable bg_cv;
+  bool stop = false;
+  bool flush_wanted = false;
+  std::thread consumer_thread;
+  std::thread background_thread;
+  bool closed = false;
+
+  std::string PartsDir(const std::string& tenant) const {
+    return io::JoinPath(io::JoinPath(options.dir, tenant), "parts");
+  }
+
+  Result<std::shared_ptr<Tenant>> GetTenant(const std::string& name) {
+    {
+      std::lock_guard lock(mu);
+      auto it = tenants.find(name);
+      if (it != tenants.end()) return it->second;
+    }
+    auto tenant = std::make_shared<Tenant>();
+    tenant->name = name;
+    CA_ASSIGN_OR_RETURN(tenant->dicts,
+                        TenantDictionaries::Open(
+                            options.env, io::JoinPath(io::JoinPath(options.dir, name), "dict")));
+    std::lock_guard lock(mu);
+    return tenants.emplace(name, tenant).first->second;
+  }
+
+  // Reads WAL records into the tenants' pending rows, up to `max_records`; publishes them.
+  Result<size_t> ConsumeOnce(size_t max_records) {
+    if (!reader) {
+      CA_ASSIGN_OR_RETURN(reader, wal::Reader::Open(wal_options, read_lsn, live));
+    }
+    std::vector<Tenant*> touched;
+    size_t n = 0;
+    wal::Lsn lsn = 0;
+    std::string payload;
+    while (n < max_records) {
+      CA_ASSIGN_OR_RETURN(bool more, reader->Next(&lsn, &payload));
+      if (!more) break;
+      auto event = event::DecodeEvent(payload);
+      if (!event.ok()) {
+        return event.status().WithContext("wal record at lsn " + std::to_string(lsn));
+      }
+      CA_ASSIGN_OR_RETURN(auto tenant, GetTenant(event->tenant));
+      if (tenant->pending.rows.size() == 0) touched.push_back(tenant.get());
+      AddRow(&tenant->pending, *event, *tenant->dicts);
+      read_lsn = lsn + wal::format::kRecordHeaderSize + payload.size();
+      ++n;
+    }
+    if (n == 0) return n;
+    std::lock_guard lock(mu);
+    for (Tenant* t : touched) {
+      auto next = std::make_shared<TenantVersion>(*t->version);
+      next->chunks.push_back(std::make_shared<const Chunk>(std::move(t->pending)));
+      t->pending = Chunk{};
+      CombineSmallChunks(&next->chunks);
+      t->version = std::move(next);
+    }
+    if (oldest_unflushed_ms == 0) oldest_unflushed_ms = WallClockMs();
+    applied_lsn = read_lsn;
+    counters.applied_events += n;
+    applied_cv.notify_all();
+    return n;
+  }
+
+  static void CombineSmallChunks(std::vector<std::shared_ptr<const Chunk>>* chunks) {
+    size_t small = 0;
+    for (const auto& c : *chunks) small += c->rows.size() < kSmallChunkRows;
+    if (small <= kMaxSmallChunks) return;
+    std::vector<std::shared_ptr<const Chunk>> keep, combine;
+    for (auto& c : *chunks) (c->rows.size() < kSmallChunkRows ? combine : keep).push_back(c);
+    keep.push_back(Concat(combine));
+    *chunks = std::move(keep);
+  }
+
+  static int64_t WallClockMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void MemtableSize(size_t* rows, size_t* bytes) const {  // requires mu
+    *rows = 0;
+    *bytes = 0;
+    for (const auto& [name, t] : tenants) {
+      for (const auto& c : t->version->chunks) {
+        *rows += c->rows.size();
+        *bytes += c->bytes;
+      }
+    }
+  }
+
+  bool FlushDue() const {  // requires mu
+    size_t rows = 0, bytes = 0;
+    MemtableSize(&rows, &bytes);
+    if (rows == 0) return false;
+    return rows >= options.memtable_max_rows || bytes >= options.memtable_max_bytes ||
+           (oldest_unflushed_ms != 0 &&
+            WallClockMs() - oldest_unflushed_ms >= options.flush_interval_ms);
+  }
+
+  ManifestData ManifestFor(wal::Lsn checkpoint, const std::vector<std::shared_ptr<Part>>& extra,
+                           const std::unordered_set<const Part*>& drop) const {  // requires mu
+    ManifestData m;
+    m.checkpoint_lsn = checkpoint;
+    m.next_part_id = next_part_id;
+    for (const auto& [name, t] : tenants) {
+      for (const auto& p : t->version->parts) {
+        if (!drop.count(p.get())) m.parts.push_back({name, p->path});
+      }
+    }
+    for (const auto& p : extra) m.parts.push_back({p->meta().tenant, p->path});
+    return m;
+  }
+
+  // Writes one part of `rows` (sorted) and opens it.
+  Result<std::shared_ptr<Part>> WriteNewPart(const std::string& tenant, int32_t day, uint32_t level,
+                                             const ColumnBatch& rows) {
+    uint64_t id;
+    {
+      std::lock_guard lock(mu);
+      id = next_part_id++;
+    }
+    char name[64];
+    std::snprintf(name, sizeof(name), "%08d-%012llu.part", day,
+                  static_cast<unsigned long long>(id));
+    auto part = std::make_shared<Part>();
+    part->env = options.env;
+    part->path = tenant + "/parts/" + name;
+    part->full_path = io::JoinPath(options.dir, part->path);
+    PartMeta meta;
+    meta.tenant = tenant;
+    meta.day = day;
+    meta.part_id = id;
+    meta.level = level;
+    CA_RETURN_IF_ERROR(options.env->CreateDirs(PartsDir(tenant)));
+    CA_RETURN_IF_ERROR(WritePart(options.env, part->full_path, meta, rows, options.granule_rows));
+    CA_ASSIGN_OR_RETURN(part->reader, PartReader::Open(options.env, part->full_path));
+    return part;
+  }
+
+  Status FlushNow() {
+    std::lock_guard flush_lock(flush_mu);
+    std::map<std::string, std::shared_ptr<Tenant>> snapshot_tenants;
+    wal::Lsn target;
+    {
+      std::lock_guard lock(mu);
+      // Freeze the memtable unless an earlier failed flush left frozen chunks to retry.
+      bool retry = false;
+      for (const auto& [name, t] : tenants) retry |= !t->version->frozen.empty();
+      if (!retry) {
+        for (auto& [name, t] : tenants) {
+          if (t->version->chunks.empty()) continue;
+          auto next = std::make_shared<TenantVersion>(*t->version);
+          next->frozen = std::move(next->chunks);
+          next->chunks.clear();
+          t->version = std::move(next);
+        }
+        frozen_lsn = applied_lsn;
+        oldest_unflushed_ms = 0;
+      }
+      snapshot_tenants = tenants;
+      target = frozen_lsn;
+    }
+    std::vector<std::pair<std::shared_ptr<Tenant>, std::vector<std::shared_ptr<Part>>>> written;
+    auto cleanup = [&] {
+      for (auto& [t, parts] : written) {
+        for (auto& p : parts) p->obsolete = true;
+      }
+    };
+    for (auto& [name, t] : snapshot_tenants) {
+      std::shared_ptr<const TenantVersion> version;
+      {
+        std::lock_guard lock(mu);
+        version = t->version;
+      }
+      if (version->frozen.empty()) continue;
+      if (Status s = t->dicts->PersistAll(); !s.ok()) {
+        cleanup();
+        return s;
+      }
+      std::vector<const ColumnBatch*> batches;
+      std::map<int32_t, std::vector<RowRef>> by_day;
+      for (const auto& c : version->frozen) {
+        auto b = static_cast<uint32_t>(batches.size());
+        batches.push_back(&c->rows);
+        for (uint32_t i = 0; i < c->rows.size(); ++i) {
+          by_day[DayOf(c->rows.timestamp[i])].push_back({b, i});
+        }
+      }
+      std::vector<std::shared_ptr<Part>> parts;
+      for (auto& [day, refs] : by_day) {
+        SortForPart(batches, &refs);
+        auto part = WriteNewPart(name, day, 0, Gather(batches, refs));
+        if (!part.ok()) {
+          for (auto& p : parts) p->obsolete = true;
+          cleanup();
+          return part.status();
+        }
+        parts.push_back(std::move(*part));
+      }
+      written.emplace_back(t, std::move(parts));
+    }
+    // The manifest makes the new parts and the checkpoint durable in one rename.
+    std::vector<std::shared_ptr<Part>> all_new;
+    for (auto& [t, parts] : written) all_new.insert(all_new.end(), parts.begin(), parts.end());
+    ManifestData manifest;
+    {
+      std::lock_guard lock(mu);
+      manifest = ManifestFor(target, all_new, {});
+    }
+    if (Status s = WriteManifest(options.env, options.dir, manifest); !s.ok()) {
+      cleanup();
+      return s;
+    }
+    {
+      std::lock_guard lock(mu);
+      for (auto& [t, parts] : written) {
+        auto next = std::make_shared<TenantVersion>(*t->version);
+        next->frozen.clear();
+        next->parts.insert(next->parts.end(), parts.begin(), parts.end());
+        t->version = std::move(next);
+      }
+      for (auto& [name, t] : tenants) {
+        if (!t->version->frozen.empty()) {
+          auto next = std::make_shared<TenantVersion>(*t->version);
+          next->frozen.clear();  // tenants whose frozen chunks were empty
+          t->version = std::move(next);
+        }
+      }
+      checkpoint_lsn = target;
+      ++counters.flushes;
+    }
+    if (live) {
+      CA_RETURN_IF_ERROR(live->CommitCheckpoint(kConsumerName, target));
+      CA_RETURN_IF_ERROR(live->DeleteObsoleteSegments());
+    }
+    return Status::Ok();
+  }
+
+  // Merges the parts of one partition when it has at least `min_parts`; false when none had.
+  Result<bool> MergeOne(size_t min_parts) {
+    std::lock_guard flush_lock(flush_mu);
+    std::shared_ptr<Tenant> tenant;
+    std::vector<std::shared_ptr<Part>> inputs;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [name, t] : tenants) {
+        std::map<int32_t, std::vector<std::shared_ptr<Part>>> by_day;
+        for (const auto& p : t->version->parts) by_day[p->meta().day].push_back(p);
+        for (auto& [day, parts] : by_day) {
+          if (parts.size() >= std::max<size_t>(min_parts, 2)) {
+            tenant = t;
+            inputs = parts;
+            break;
+          }
+        }
+        if (tenant) break;
+      }
+    }
+    if (!tenant) return false;
+    std::vector<ColumnBatch> batches;
+    uint32_t level = 0;
+    for (const auto& p : inputs) {
+      level = std::max(level, p->meta().level + 1);
+      for (size_t g = 0; g < p->reader->granules().size(); ++g) {
+        batches.emplace_back();
+        CA_RETURN_IF_ERROR(p->reader->ReadGranule(g, ColumnSet::All(), &batches.back()));
+      }
+    }
+    std::vector<const ColumnBatch*> ptrs;
+    std::vector<RowRef> refs;
+    for (uint32_t b = 0; b < batches.size(); ++b) {
+      ptrs.push_back(&batches[b]);
+      for (uint32_t i = 0; i < batches[b].size(); ++i) refs.push_back({b, i});
+    }
+    SortForPart(ptrs, &refs);
+    CA_ASSIGN_OR_RETURN(
+        auto merged, WriteNewPart(tenant->name, inputs[0]->meta().day, level, Gather(ptrs, refs)));
+    batches.clear();
+    std::unordered_set<const Part*> drop;
+    for (const auto& p : inputs) drop.insert(p.get());
+    ManifestData manifest;
+    {
+      std::lock_guard lock(mu);
+      manifest = ManifestFor(checkpoint_lsn, {merged}, drop);
+    }
+    if (Status s = WriteManifest(options.env, options.dir, manifest); !s.ok()) {
+      merged->obsolete = true;
+      return s;
+    }
+    std::lock_guard lock(mu);
+    auto next = std::make_shared<TenantVersion>(*tenant->version);
+    std::erase_if(next->parts, [&](const auto& p) { return drop.count(p.get()) > 0; });
+    next->parts.push_back(merged);
+    tenant->version = std::move(next);
+    for (const auto& p : inputs) p->obsolete = true;
+    ++counters.merges;
+    return true;
+  }
+
+  void ConsumerLoop() {
+    while (true) {
+      {
+        std::lock_guard lock(bg_mu);
+        if (stop) return;
+      }
+      auto n = ConsumeOnce(65536);
+      if (!n.ok()) {
+        SetError("consuming the WAL: " + n.status().ToString());
+        reader.reset();  // reopen at read_lsn on the next round
+      }
+      bool due;
+      {
+        std::lock_guard lock(mu);
+        due = FlushDue();
+      }
+      if (due) {
+        std::lock_guard lock(bg_mu);
+        flush_wanted = true;
+        bg_cv.notify_all();
+      }
+      if (n.ok() && *n > 0) continue;
+      std::unique_lock lock(bg_mu);
+      bg_cv.wait_for(lock, std::chrono::milliseconds(options.poll_interval_ms),
+                     [&] { return stop; });
+    }
+  }
+
+  void BackgroundLoop() {
+    while (true) {
+      {
+        std::unique_lock lock(bg_mu);
+        bg_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stop || flush_wanted; });
+        if (stop) return;
+        flush_wanted = false;
+      }
+      bool due;
+      {
+        std::lock_guard lock(mu);
+        due = FlushDue();
+        for (const auto& [name, t] : tenants) due |= !t->version->frozen.empty();
+      }
+      if (due) {
+        if (Status s = FlushNow(); !s.ok()) SetError("flush: " + s.ToString());
+      }
+      auto merged = MergeOne(options.merge_min_parts);
+      if (!merged.ok()) SetError("merge: " + merged.status().ToString());
+    }
+  }
+
+  void SetError(const std::string& message) {
+    spdlog::error("store: {}", message);
+    std::lock_guard lock(mu);
+    counters.last_error = message;
+  }
+};
+
+EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EventStore::~EventStore() { (void)Close(); }
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options,
+                                                     const wal::Options& wal_options,
+                                                     wal::Wal* live) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->wal_options = wal_options;
+  impl->live = live;
+  io::Env* env = options.env;
+  CA_RETURN_IF_ERROR(env->CreateDirs(options.dir));
+  CA_ASSIGN_OR_RETURN(ManifestData manifest, ReadManifest(env, options.dir));
+  impl->checkpoint_lsn = manifest.checkpoint_lsn;
+  impl->next_part_id = std::max<uint64_t>(manifest.next_part_id, 1);
+
+  // Load the listed parts; remove files a crash left behind (never listed, or merged away).
+  std::map<std::string, std::vector<std::string>> listed;
+  for (const auto& entry : manifest.parts) listed[entry.tenant].push_back(entry.path);
+  CA_ASSIGN_OR_RETURN(auto children, env->GetChildren(options.dir));
+  for (const auto& name : children) {
+    std::string parts_dir = impl->PartsDir(name);
+    if (!env->FileExists(parts_dir)) continue;
+    CA_ASSIGN_OR_RETURN(auto files, env->GetChildren(parts_dir));
+    const auto& keep = listed[name];
+    for (const auto& file : files) {
+      std::string rel = name + "/parts/" + file;
+      if (std::find(keep.begin(), keep.end(), rel) == keep.end()) {
+        spdlog::info("store: removing {} (not in the manifest)", rel);
+        CA_RETURN_IF_ERROR(env->RemoveFile(io::JoinPath(options.dir, rel)));
+      }
+    }
+  }
+  for (const auto& [tenant_name, paths] : listed) {
+    CA_ASSIGN_OR_RETURN(auto tenant, impl->GetTenant(tenant_name));
+    auto version = std::make_shared<TenantVersion>();
+    for (const auto& rel : paths) {
+      auto part = std::make_shared<Part>();
+      part->env = env;
+      part->path = rel;
+      part->full_path = io::JoinPath(options.dir, rel);
+      CA_ASSIGN_OR_RETURN(part->reader, PartReader::Open(env, part->full_path));
+      version->parts.push_back(std::move(part));
+    }
+    tenant->version = std::move(version);
+  }
+  if (live) CA_RETURN_IF_ERROR(live->RegisterConsumer(kConsumerName));
+
+  // Replay the WAL from the checkpoint.
+  impl->read_lsn = manifest.checkpoint_lsn;
+  impl->applied_lsn = manifest.checkpoint_lsn;
+  impl->frozen_lsn = manifest.checkpoint_lsn;
+  std::unique_ptr<EventStore> store(new EventStore(std::move(impl)));
+  CA_RETURN_IF_ERROR(store->CatchUp());
+  return store;
+}
+
+Status EventStore::CatchUp() {
+  while (true) {
+    CA_ASSIGN_OR_RETURN(size_t n, impl_->ConsumeOnce(65536));
+    if (n == 0) return Status::Ok();
+  }
+}
+
+Status EventStore::Start() {
+  if (!impl_->live) return Status::Ok();
+  impl_->consumer_thread = std::thread([this] { impl_->ConsumerLoop(); });
+  impl_->background_thread = std::thread([this] { impl_->BackgroundLoop(); });
+  return Status::Ok();
+}
+
+Status EventStore::Close() {
+  if (impl_->closed) return Status::Ok();
+  impl_->closed = true;
+  {
+    std::lock_guard lock(impl_->bg_mu);
+    impl_->stop = true;
+    impl_->bg_cv.notify_all();
+  }
+  if (impl_->consumer_thread.joinable()) impl_->consumer_thread.join();
+  if (impl_->background_thread.joinable()) impl_->background_thread.join();
+  if (!impl_->live) return Status::Ok();
+  // Take in what the WAL made durable last, then flush so a restart replays little.
+  Status s = CatchUp();
+  if (s.ok()) s = impl_->FlushNow();
+  return s;
+}
+
+std::shared_ptr<const TenantSnapshot> EventStore::Snapshot(const std::string& tenant) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->tenants.find(tenant);
+  if (it == impl_->tenants.end()) {
+    return std::make_shared<StoreSnapshot>(std::make_shared<TenantVersion>(), nullptr);
+  }
+  return std::make_shared<StoreSnapshot>(it->second->version, it->second);
+}
+
+std::vector<std::string> EventStore::Tenants() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : impl_->tenants) names.push_back(name);
+  return names;
+}
+
+Status EventStore::Flush() { return impl_->FlushNow(); }
+
+Status EventStore::MergeAll() {
+  while (true) {
+    CA_ASSIGN_OR_RETURN(bool merged, impl_->MergeOne(2));
+    if (!merged) return Status::Ok();
+  }
+}
+
+Status EventStore::WaitApplied(wal::Lsn lsn, int64_t timeout_ms) {
+  std::unique_lock lock(impl_->mu);
+  if (!impl_->applied_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                  [&] { return impl_->applied_lsn >= lsn; })) {
+    return Unavailable("store: WAL position " + std::to_string(lsn) + " not applied after " +
+                       std::to_string(timeout_ms) + " ms");
+  }
+  return Status::Ok();
+}
+
+Status EventStore::ForEachEventKey(
+    int64_t since_ms,
+    const std::function<void(const std::string&, const std::string&, int64_t)>& fn) {
+  std::vector<std::pair<std::string, std::shared_ptr<const TenantVersion>>> versions;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [name, t] : impl_->tenants) versions.emplace_back(name, t->version);
+  }
+  ColumnBatch batch;
+  for (const auto& [name, version] : versions) {
+    for (const auto& part : version->parts) {
+      if (part->meta().max_received < since_ms) continue;
+      for (size_t g = 0; g < part->reader->granules().size(); ++g) {
+        if (part->reader->granules()[g].max_received < since_ms) continue;
+        CA_RETURN_IF_ERROR(
+            part->reader->ReadGranule(g, ColumnSet{Column::kReceivedAt, Column::kEventId}, &batch));
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (batch.received_at[i] >= since_ms) fn(name, batch.event_id[i], batch.received_at[i]);
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> EventStore::Verify() {
+  std::vector<std::string> problems;
+  std::vector<std::shared_ptr<const TenantVersion>> versions;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [name, t] : impl_->tenants) versions.push_back(t->version);
+  }
+  for (const auto& version : versions) {
+    for (const auto& part : version->parts) {
+      if (Status s = part->reader->Verify(); !s.ok()) problems.push_back(s.ToString());
+    }
+  }
+  return problems;
+}
+
+StoreStats EventStore::stats() const {
+  std::lock_guard lock(impl_->mu);
+  StoreStats s = impl_->counters;
+  size_t rows = 0, bytes = 0;
+  impl_->MemtableSize(&rows, &bytes);
+  s.memtable_rows = rows;
+  for (const auto& [name, t] : impl_->tenants) {
+    for (const auto& c : t->version->frozen) s.memtable_rows += c->rows.size();
+    for (const auto& p : t->version->parts) {
+      ++s.parts;
+      s.part_rows += p->meta().rows;
+      s.part_bytes += p->reader->file_size();
+    }
+  }
+  s.applied_lsn = impl_->applied_lsn;
+  s.checkpoint_lsn = impl_->checkpoint_lsn;
+  return s;
+}
+
+}  // namespace ca::store

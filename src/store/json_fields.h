@@ -1,0 +1,23 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ca::store {
+
+/// Small readers of the minified JSON objects the store keeps (properties, context). The input
+/// comes from the ingest decoder, which minifies valid JSON; on anything else they return
+/// "not found" rather than fail.
+
+/// The raw text of the value of top-level `key` in object `json` (the last one when repeated, as
+/// the decoder's "last wins"); nullopt when absent.
+std::optional<std::string_view> FindMember(std::string_view json, std::string_view key);
+
+/// The decoded string when `raw` (a raw JSON value) is a string; nullopt otherwise.
+std::optional<std::string> AsString(std::string_view raw);
+
+/// The number when `raw` is a JSON number; nullopt otherwise.
+std::optional<double> AsNumber(std::string_view raw);
+
+}  // namespace ca::store
