@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -105,5 +107,16 @@ Result<QuerySpec> ParseQuerySpec(std::string_view json);
 
 /// True for the core columns a filter may name (every dictionary column, kValue, kEventId).
 bool IsFilterableColumn(store::Column c);
+
+/// True for the core columns a breakdown may name: the string-valued dictionary columns (every
+/// dictionary column; not kEventId, not kValue).
+bool IsBreakdownColumn(store::Column c);
+
+/// The events cursor (docs/api/query.md "events"): base64url without padding of
+/// "<timestamp_ms>:<event_id>", naming the last row of a page.
+std::string EncodeCursor(int64_t timestamp_ms, std::string_view event_id);
+
+/// Inverse of EncodeCursor. Errors: kInvalidCursor when `cursor` does not decode.
+Result<std::pair<int64_t, std::string>> DecodeCursor(std::string_view cursor);
 
 }  // namespace ca::query

@@ -125,7 +125,7 @@ std::optional<std::string_view> FindMember(std::string_view json, std::string_vi
     if (!sc.SkipString(&raw_key) || !sc.Consume(':') || !sc.SkipValue(&raw_value)) {
       return std::nullopt;
     }
-    if (KeyEquals(raw_key, key)) found = raw_value;
+    if (!found && KeyEquals(raw_key, key)) found = raw_value;
     if (sc.Consume(',')) continue;
     if (sc.Consume('}')) return found;
     return std::nullopt;

@@ -10,8 +10,8 @@ namespace ca::store {
 /// comes from the ingest decoder, which minifies valid JSON; on anything else they return
 /// "not found" rather than fail.
 
-/// The raw text of the value of top-level `key` in object `json` (the last one when repeated, as
-/// the decoder's "last wins"); nullopt when absent.
+/// The raw text of the value of top-level `key` in object `json` (the first one when repeated, as
+/// SQL engines' JSON functions read it); nullopt when absent.
 std::optional<std::string_view> FindMember(std::string_view json, std::string_view key);
 
 /// The decoded string when `raw` (a raw JSON value) is a string; nullopt otherwise.
