@@ -20,6 +20,23 @@ void AddRoutes(const RouteContext& context, http::Router* router) {
               [ingest = context.ingest](http::Request& request, http::Responder respond) {
                 ingest->Handle(request, std::move(respond));
               });
+  if (context.query == nullptr) return;
+  router->Add("POST", "/analytics/query",
+              [query = context.query](http::Request& request, http::Responder respond) {
+                query->HandleQuery(request, std::move(respond));
+              });
+  const std::pair<const char*, services::MetricsPeriod> periods[] = {
+      {"day", services::MetricsPeriod::kDay},
+      {"week", services::MetricsPeriod::kWeek},
+      {"month", services::MetricsPeriod::kMonth},
+      {"year", services::MetricsPeriod::kYear}};
+  for (const auto& [name, period] : periods) {
+    router->Add(
+        "GET", std::string("/analytics/metrics/") + name,
+        [query = context.query, period = period](http::Request& request, http::Responder respond) {
+          query->HandleMetrics(period, request, std::move(respond));
+        });
+  }
 }
 
 }  // namespace ca::api

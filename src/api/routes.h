@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "api/ingest_handler.h"
+#include "api/query_handler.h"
 #include "http/router.h"
 
 namespace ca::api {
@@ -10,6 +11,7 @@ namespace ca::api {
 /// What the routes need from the running server.
 struct RouteContext {
   IngestHandler* ingest = nullptr;
+  QueryHandler* query = nullptr;
   /// True while the server can take writes (for /readyz).
   std::function<bool()> ready;
 };

@@ -17,7 +17,9 @@ wal::Options OfflineOptions(const std::string& data) {
 
 // Prints every durable event as one JSON object per line; returns the count.
 Result<uint64_t> Dump(const std::string& data, std::ostream& out) {
-  CA_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(OfflineOptions(data), 0));
+  // Segments below the event store's checkpoint are deleted: start at the oldest one left.
+  CA_ASSIGN_OR_RETURN(wal::Lsn first, wal::OldestLsn(OfflineOptions(data)));
+  CA_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(OfflineOptions(data), first));
   uint64_t count = 0;
   wal::Lsn lsn = 0;
   std::string payload;
@@ -41,7 +43,9 @@ void AddWalCommand(CLI::App* app) {
   auto data = std::make_shared<std::string>("./data");
 
   CLI::App* dump = wal_cmd->add_subcommand(
-      "dump", "Print every durable event, one JSON object per line (safe while a server runs)");
+      "dump",
+      "Print every durable event still in the log, one JSON object per line (safe while a server "
+      "runs); events already in the store's parts may be gone from it: see `store dump`");
   dump->add_option("--data", *data, "data directory")->capture_default_str();
   dump->callback([data] {
     auto count = Dump(*data, std::cout);

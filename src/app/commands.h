@@ -37,5 +37,7 @@ void AddKeysCommand(CLI::App* app);
 void AddTypesCommand(CLI::App* app);
 void AddWalCommand(CLI::App* app);
 void AddBenchCommand(CLI::App* app);
+/// `query`, `import events`, `store verify|dump`, `compact`.
+void AddStoreCommands(CLI::App* app);
 
 }  // namespace ca::app

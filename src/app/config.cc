@@ -190,6 +190,30 @@ const KeyInfo kKeys[] = {
        return SetInteger<int, 0, 3'600'000>(v, &c->shutdown_grace_ms);
      },
      [](const Config& c) { return std::to_string(c.shutdown_grace_ms); }},
+    {"store.memtable_rows", ValueType::kInteger, "",
+     "Rows the event store keeps in memory before it writes them to a part (1000 to 100000000).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 1000, 100'000'000>(v, &c->store_memtable_rows);
+     },
+     [](const Config& c) { return std::to_string(c.store_memtable_rows); }},
+    {"store.flush_interval_s", ValueType::kInteger, "",
+     "Longest time an event stays only in memory and the WAL before it is written to a part "
+     "(1 to 86400).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<int, 1, 86'400>(v, &c->store_flush_interval_s);
+     },
+     [](const Config& c) { return std::to_string(c.store_flush_interval_s); }},
+    {"query.threads", ValueType::kInteger, "",
+     "Threads that run analytics queries, at a lower priority than ingestion (1 to 256).",
+     [](std::string_view v, Config* c) { return SetInteger<int, 1, 256>(v, &c->query_threads); },
+     [](const Config& c) { return std::to_string(c.query_threads); }},
+    {"query.max_memory_mb", ValueType::kInteger, "",
+     "Working memory one query may use before it fails with query_memory_exceeded (16 to "
+     "65536).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 16, 65'536>(v, &c->query_max_memory_mb);
+     },
+     [](const Config& c) { return std::to_string(c.query_max_memory_mb); }},
 };
 
 const KeyInfo* FindKey(std::string_view key) {
@@ -293,6 +317,10 @@ Config DefaultConfig() {
   c.max_body_bytes = 1 * kMiB;
   c.max_batch_events = 1000;
   c.shutdown_grace_ms = 10'000;
+  c.store_memtable_rows = 1'000'000;
+  c.store_flush_interval_s = 300;
+  c.query_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  c.query_max_memory_mb = 512;
   return c;
 }
 

@@ -10,6 +10,7 @@ namespace ca::app {
 struct DataDir {
   std::string root;
   std::string wal() const { return io::JoinPath(root, "wal"); }
+  std::string store() const { return io::JoinPath(root, "store"); }
   std::string state_db() const { return io::JoinPath(root, "state.db"); }
   std::string lock_file() const { return io::JoinPath(root, "LOCK"); }
 };

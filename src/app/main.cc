@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   ca::app::AddKeysCommand(&app);
   ca::app::AddTypesCommand(&app);
   ca::app::AddWalCommand(&app);
+  ca::app::AddStoreCommands(&app);
   ca::app::AddBenchCommand(&app);
   CLI11_PARSE(app, argc, argv);
   return 0;

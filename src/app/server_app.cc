@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "api/ingest_handler.h"
+#include "api/query_handler.h"
 #include "api/routes.h"
 #include "app/commands.h"
 #include "app/data_dir.h"
@@ -13,8 +14,10 @@
 #include "http/server.h"
 #include "ingest/ingest_pipeline.h"
 #include "services/catalogue_service.h"
+#include "services/query_service.h"
 #include "state/key_cache.h"
 #include "state/sqlite_state_store.h"
+#include "store/event_store.h"
 #include "wal/wal.h"
 
 namespace ca::app {
@@ -25,6 +28,26 @@ constexpr int64_t kNotReadyAfterFailureMs = 10'000;
 
 }  // namespace
 
+store::StoreOptions StoreOptionsFor(const Config& config) {
+  store::StoreOptions options;
+  options.dir = DataDir{config.data}.store();
+  options.memtable_max_rows = config.store_memtable_rows;
+  options.flush_interval_ms = int64_t{config.store_flush_interval_s} * 1000;
+  return options;
+}
+
+Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,
+                                                          const wal::Options& wal_options,
+                                                          wal::Wal* live) {
+  auto store = store::EventStore::Open(StoreOptionsFor(config), wal_options, live);
+  if (!store.ok() && store.status().code() == ErrorCode::kCorruption) {
+    return store.status().WithContext(
+        "event store is damaged; `career-analytics store verify --data " + config.data +
+        "` lists every problem");
+  }
+  return store;
+}
+
 struct ServerApp::Parts {
   std::unique_ptr<io::FileLock> lock;
   std::unique_ptr<state::StateStore> state;
@@ -33,7 +56,10 @@ struct ServerApp::Parts {
   wal::Options wal_options;
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
+  std::unique_ptr<store::EventStore> store;
+  std::unique_ptr<services::QueryService> queries;
   std::unique_ptr<api::IngestHandler> ingest_handler;
+  std::unique_ptr<api::QueryHandler> query_handler;
   std::unique_ptr<http::Server> server;
 };
 
@@ -87,8 +113,29 @@ Status ServerApp::Start() {
   const int64_t window_ms = int64_t{config_.dedup_window_hours} * 3600 * 1000;
   parts->pipeline =
       std::make_unique<ingest::IngestPipeline>(parts->wal.get(), window_ms, config_.dedup_max_ids);
-  CA_RETURN_IF_ERROR(parts->pipeline->RecoverDedup(parts->wal_options, NowMillis()));
+  CA_ASSIGN_OR_RETURN(parts->store, OpenEventStore(config_, parts->wal_options, parts->wal.get()));
+  {
+    store::StoreStats stats = parts->store->stats();
+    spdlog::info("store: {} parts, {} rows in parts, {} replayed from the WAL", stats.parts,
+                 stats.part_rows, stats.memtable_rows);
+  }
+  // The dedup index: ids in the WAL, and ids in parts whose WAL segments are gone.
+  const int64_t now = NowMillis();
+  CA_RETURN_IF_ERROR(parts->pipeline->RecoverDedup(parts->wal_options, now));
+  ingest::IngestPipeline* pipeline = parts->pipeline.get();
+  CA_RETURN_IF_ERROR(parts->store->ForEachEventKey(
+      now - window_ms, [&](const std::string& tenant, const std::string& id, int64_t received) {
+        pipeline->RememberStored(tenant, id, received, now);
+      }));
   spdlog::info("dedup: tracking {} event ids", parts->pipeline->tracked_ids());
+  CA_RETURN_IF_ERROR(parts->store->Start());
+
+  services::QueryServiceOptions query_options;
+  query_options.threads = config_.query_threads;
+  query_options.max_memory_bytes = config_.query_max_memory_mb << 20;
+  parts->queries = std::make_unique<services::QueryService>(parts->store.get(), query_options);
+  parts->query_handler =
+      std::make_unique<api::QueryHandler>(parts->queries.get(), parts->keys.get());
 
   api::IngestLimits limits;
   limits.max_event_bytes = config_.max_event_bytes;
@@ -99,6 +146,7 @@ Status ServerApp::Start() {
   http::Router router;
   api::RouteContext routes;
   routes.ingest = parts->ingest_handler.get();
+  routes.query = parts->query_handler.get();
   wal::Wal* wal_ptr = parts->wal.get();
   // Not ready while the log refuses writes, nor for a while after a failed write: a full disk
   // lets the log recover (it cuts the failed tail) and fail again at the next write.
@@ -130,9 +178,13 @@ Status ServerApp::Shutdown() {
   std::unique_ptr<Parts> parts = std::move(parts_);
   parts->server->Shutdown(std::chrono::milliseconds(config_.shutdown_grace_ms));
   parts->server->Wait();
+  parts->queries->Stop();
   Status closed = parts->wal->Close();
   if (!closed.ok()) spdlog::error("wal: close failed: {}", closed.ToString());
-  return closed;
+  // After the WAL: the store takes in its last records and flushes them into parts.
+  Status store_closed = parts->store->Close();
+  if (!store_closed.ok()) spdlog::error("store: close failed: {}", store_closed.ToString());
+  return closed.ok() ? store_closed : closed;
 }
 
 Result<std::string> ServerApp::CreateKeysJson(const std::string& tenant) {

@@ -50,6 +50,14 @@ Status IngestPipeline::RecoverDedup(const wal::Options& wal_options, int64_t now
   return Status::Ok();
 }
 
+void IngestPipeline::RememberStored(std::string_view tenant, std::string_view event_id,
+                                    int64_t received_at_ms, int64_t now_ms) {
+  if (received_at_ms < now_ms - dedup_window_ms_) return;
+  std::lock_guard lock(mu_);
+  dedup_.Insert(tenant, event_id, received_at_ms);
+  MaybeTrim();
+}
+
 void IngestPipeline::Commit(DecodedBatch batch, Done done) {
   auto pending = std::make_shared<Pending>();
   pending->receipt.received = batch.received;

@@ -51,6 +51,10 @@ class IngestPipeline {
   /// Rebuilds the dedup index from the durable WAL records received within the window. Call once,
   /// before the first Commit. `wal_options` locates the log.
   Status RecoverDedup(const wal::Options& wal_options, int64_t now_ms);
+  /// Adds one stored event to the dedup index (when received within the window of `now_ms`):
+  /// recovery of the ids whose WAL segments were already deleted, from the event store.
+  void RememberStored(std::string_view tenant, std::string_view event_id, int64_t received_at_ms,
+                      int64_t now_ms);
 
   /// Commits the valid events of `batch` (their `tenant` already set). `done` is called exactly
   /// once: from the WAL's sync thread after the records are durable, or at once on error (a WAL

@@ -9,6 +9,12 @@ Reader::Reader(const Options& options, const Wal* live) : options_(options), liv
 
 Reader::~Reader() = default;
 
+Result<Lsn> OldestLsn(const Options& options) {
+  CA_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(options.env, options.dir));
+  if (segments.empty()) return NotFound("wal: no segments in " + options.dir);
+  return segments.front().start;
+}
+
 Result<std::unique_ptr<Reader>> Reader::Open(const Options& options, Lsn from, const Wal* live) {
   if (options.dir.empty() || options.env == nullptr) {
     return InvalidArgument("wal reader: options.dir and options.env are required");

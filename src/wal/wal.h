@@ -224,6 +224,10 @@ class Reader {
   bool ended_ = false;   // hit an offline torn tail
 };
 
+/// The first LSN still on disk in options.dir (the start of the oldest segment), read without
+/// opening the log. kNotFound when there is no segment.
+Result<Lsn> OldestLsn(const Options& options);
+
 /// Cuts the log in options.dir at its first damage: truncates the damaged segment after its last
 /// valid record (a segment with a bad header keeps only a fresh header) and deletes every later
 /// segment. Returns a human-readable summary of what was cut ("no damage found" when none).

@@ -340,10 +340,12 @@ export async function createKey(dataDir, tenant) {
 }
 
 /**
- * `wal dump`: calls onEvent(object) for every line, streaming (the dump can be large).
- * Throws if the command fails or prints a line that is not a JSON object.
+ * Runs a command that prints one JSON object per line (`wal dump`, `store dump`) and calls
+ * onEvent(object) for each, streaming (the output can be large). Throws if the command fails or
+ * prints a line that is not a JSON object.
  */
-export async function walDumpEach(dataDir, onEvent, { timeoutMs = 300000 } = {}) {
+async function dumpEach(args, onEvent, { timeoutMs = 300000 } = {}) {
+  const name = args.slice(0, 2).join(' ');
   let lines = 0;
   let failure = null;
   const onStdoutLine = (line) => {
@@ -356,16 +358,55 @@ export async function walDumpEach(dataDir, onEvent, { timeoutMs = 300000 } = {})
       }
       onEvent(event);
     } catch (e) {
-      failure = new Error(`wal dump line ${lines} is bad (${e.message}): ${line.slice(0, 300)}`);
+      failure = new Error(`${name} line ${lines} is bad (${e.message}): ${line.slice(0, 300)}`);
     }
   };
-  const r = await runBinary(['wal', 'dump', '--data', dataDir], { timeoutMs, onStdoutLine });
+  const r = await runBinary(args, { timeoutMs, onStdoutLine });
   if (failure) throw failure;
   if (r.code !== 0) {
-    throw new Error(`wal dump --data ${dataDir} exited ${r.code} (signal ${r.signal})\n` +
+    throw new Error(`${args.join(' ')} exited ${r.code} (signal ${r.signal})\n` +
       `stderr: ${r.stderrTail(40)}`);
   }
   return lines;
+}
+
+/** `wal dump`: every event still in the write-ahead log. */
+export async function walDumpEach(dataDir, onEvent, options) {
+  return dumpEach(['wal', 'dump', '--data', dataDir], onEvent, options);
+}
+
+/** `store dump`: every stored event (parts and WAL); the server must be stopped. */
+export async function storeDumpEach(dataDir, onEvent, options) {
+  return dumpEach(['store', 'dump', '--data', dataDir], onEvent, options);
+}
+
+/** POST /analytics/query with the tenant's secret key; returns the response. */
+export async function query(server, secretKey, spec, { timeoutMs = 60000 } = {}) {
+  return request(server, 'POST', '/analytics/query', {
+    body: JSON.stringify(spec),
+    headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
+    timeoutMs,
+  });
+}
+
+/**
+ * Every event of the tenant in [from, to) through the query API's `events` listing, page by page
+ * (newest first); calls onEvent(object) for each. Throws on any non-200 answer.
+ */
+export async function queryEventsEach(server, secretKey, onEvent,
+  { from = Date.now() - 30 * 86400000, to = Date.now() + 86400000, pageSize = 1000 } = {}) {
+  let cursor = null;
+  let total = 0;
+  for (;;) {
+    const spec = { kind: 'events', from, to, limit: pageSize };
+    if (cursor) spec.cursor = cursor;
+    const res = await query(server, secretKey, spec);
+    if (res.status !== 200) throw new Error(`events query: ${show(res)}`);
+    for (const e of res.body.events) onEvent(e);
+    total += res.body.events.length;
+    cursor = res.body.next_cursor;
+    if (!cursor) return total;
+  }
 }
 
 /** `wal dump` collected into an array of event objects. */

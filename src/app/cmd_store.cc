@@ -1,0 +1,184 @@
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "app/commands.h"
+#include "app/data_dir.h"
+#include "app/event_import.h"
+#include "app/offline_store.h"
+#include "event/event_codec.h"
+#include "query/executor.h"
+#include "query/spec.h"
+#include "store/column_batch.h"
+
+namespace ca::app {
+namespace {
+
+struct StoreFlags {
+  std::string data = "./data";
+  std::string tenant;
+  std::string file;
+};
+
+Config ConfigFor(const std::string& data) {
+  Config config = DefaultConfig();
+  config.data = data;
+  return config;
+}
+
+std::unique_ptr<OfflineStore> OpenOrFail(const std::string& data, OfflineStore::Mode mode) {
+  auto s = OfflineStore::Open(ConfigFor(data), mode);
+  if (!s.ok()) Fail(s.status());
+  return std::move(s).value();
+}
+
+Result<std::string> ReadInput(const std::string& path) {
+  std::stringstream buffer;
+  if (path == "-") {
+    buffer << std::cin.rdbuf();
+    return buffer.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(ErrorCode::kNotFound, "cannot open " + path);
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Every stored event of `tenant` as JSON lines, in the order of the store's scan.
+Status DumpTenant(const store::TenantSnapshot& snap, const std::string& tenant, std::ostream& out) {
+  using store::Column;
+  store::ScanRequest request;
+  request.from_ms = 0;
+  request.to_ms = INT64_MAX;
+  request.columns = store::ColumnSet::All();
+  return snap.Scan(request, [&](const store::ColumnBatch& b) {
+    for (size_t i = 0; i < b.size(); ++i) {
+      event::Event e;
+      e.tenant = tenant;
+      e.event_id = b.event_id[i];
+      e.type = std::string(snap.Name(Column::kType, b.Ids(Column::kType)[i]));
+      e.user_id = std::string(snap.Name(Column::kUser, b.Ids(Column::kUser)[i]));
+      e.anonymous_id = std::string(snap.Name(Column::kAnonymous, b.Ids(Column::kAnonymous)[i]));
+      e.session_id = std::string(snap.Name(Column::kSession, b.Ids(Column::kSession)[i]));
+      e.timestamp_ms = b.timestamp[i];
+      e.received_at_ms = b.received_at[i];
+      e.properties_json = b.properties[i];
+      e.context_json = b.context[i];
+      out << event::EventToJson(e) << '\n';
+    }
+    return Status::Ok();
+  });
+}
+
+void AddQuery(CLI::App* app) {
+  auto flags = std::make_shared<StoreFlags>();
+  CLI::App* cmd = app->add_subcommand(
+      "query",
+      "Run a query spec (docs/api/query.md) over a data directory while no server runs; prints "
+      "the same JSON as POST /analytics/query");
+  cmd->add_option("--data", flags->data, "data directory")->capture_default_str();
+  cmd->add_option("--tenant", flags->tenant, "tenant whose events to query")->required();
+  cmd->add_option("--spec", flags->file, "file holding the JSON spec ('-' for stdin)")->required();
+  cmd->callback([flags] {
+    auto text = ReadInput(flags->file);
+    if (!text.ok()) Fail(text.status());
+    auto spec = query::ParseQuerySpec(*text);
+    if (!spec.ok()) Fail(spec.status());
+    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
+    query::ExecOptions options;
+    options.max_memory_bytes = DefaultConfig().query_max_memory_mb << 20;
+    auto result = query::Execute(*offline->store()->Snapshot(flags->tenant), *spec, options);
+    if (!result.ok()) Fail(result.status());
+    std::cout << result->dump() << std::endl;
+  });
+}
+
+void AddImport(CLI::App* app) {
+  CLI::App* import = app->add_subcommand("import", "Bulk-load data into a data directory");
+  import->require_subcommand(1);
+  auto flags = std::make_shared<StoreFlags>();
+  CLI::App* events = import->add_subcommand(
+      "events",
+      "Load native events, one JSON object per line, through the same validation and "
+      "deduplication as the ingest API (stop the server first). Prints a receipt.");
+  events->add_option("--data", flags->data, "data directory")->capture_default_str();
+  events->add_option("--tenant", flags->tenant, "tenant the events belong to")->required();
+  events->add_option("--file", flags->file, "JSON lines file ('-' for stdin)")->required();
+  events->callback([flags] {
+    ImportOptions options;
+    options.config = ConfigFor(flags->data);
+    options.tenant = flags->tenant;
+    options.path = flags->file;
+    auto receipt = ImportEvents(options, std::cerr);
+    if (!receipt.ok()) Fail(receipt.status());
+    std::cout << receipt->ToJson() << std::endl;
+  });
+}
+
+void AddStore(CLI::App* app) {
+  CLI::App* store_cmd = app->add_subcommand("store", "Inspect the event store");
+  store_cmd->require_subcommand(1);
+  auto flags = std::make_shared<StoreFlags>();
+
+  CLI::App* verify = store_cmd->add_subcommand(
+      "verify", "Check every part's checksums and contents; prints each problem and where it is");
+  verify->add_option("--data", flags->data, "data directory")->capture_default_str();
+  verify->callback([flags] {
+    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
+    auto problems = offline->store()->Verify();
+    auto stats = offline->store()->stats();
+    for (const auto& p : problems) std::cout << p << '\n';
+    if (!problems.empty()) {
+      Fail(Status(ErrorCode::kCorruption, std::to_string(problems.size()) + " damaged part(s)"));
+    }
+    std::cout << "ok: " << stats.parts << " parts, " << stats.part_rows << " rows in parts, "
+              << stats.memtable_rows << " in the WAL only" << std::endl;
+  });
+
+  CLI::App* dump = store_cmd->add_subcommand(
+      "dump", "Print every stored event of a tenant (or of all tenants), one JSON object per line");
+  dump->add_option("--data", flags->data, "data directory")->capture_default_str();
+  dump->add_option("--tenant", flags->tenant, "only this tenant");
+  dump->callback([flags] {
+    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
+    std::vector<std::string> tenants;
+    if (!flags->tenant.empty()) {
+      tenants.push_back(flags->tenant);
+    } else {
+      tenants = offline->store()->Tenants();
+    }
+    for (const auto& t : tenants) {
+      if (Status s = DumpTenant(*offline->store()->Snapshot(t), t, std::cout); !s.ok()) Fail(s);
+    }
+    std::cout.flush();
+  });
+}
+
+void AddCompact(CLI::App* app) {
+  auto flags = std::make_shared<StoreFlags>();
+  CLI::App* cmd = app->add_subcommand(
+      "compact",
+      "Write every event into parts and merge each day's parts into one (stop the server first)");
+  cmd->add_option("--data", flags->data, "data directory")->capture_default_str();
+  cmd->callback([flags] {
+    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kWritable);
+    if (Status s = offline->store()->Flush(); !s.ok()) Fail(s);
+    if (Status s = offline->store()->MergeAll(); !s.ok()) Fail(s);
+    if (Status s = offline->Close(); !s.ok()) Fail(s);
+    auto stats = offline->store()->stats();
+    std::cout << "ok: " << stats.parts << " parts, " << stats.part_rows << " rows, "
+              << stats.part_bytes << " bytes" << std::endl;
+  });
+}
+
+}  // namespace
+
+void AddStoreCommands(CLI::App* app) {
+  AddQuery(app);
+  AddImport(app);
+  AddStore(app);
+  AddCompact(app);
+}
+
+}  // namespace ca::app

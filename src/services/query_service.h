@@ -1,0 +1,75 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "query/spec.h"
+#include "store/event_store.h"
+
+namespace ca::services {
+
+struct QueryServiceOptions {
+  /// Threads that run queries. They run at a lower scheduling priority than the ingest path
+  /// (nice +5), so that a heavy query slows down other queries, not ingestion.
+  int threads = 2;
+  /// Queries waiting for a thread; past this, Submit answers kUnavailable.
+  size_t max_queued = 64;
+  /// Memory budget of one query.
+  size_t max_memory_bytes = 512u << 20;
+};
+
+/// The periods of GET /analytics/metrics/{period}: rolling windows ending now.
+enum class MetricsPeriod { kDay, kWeek, kMonth, kYear };
+
+/// Runs analytics queries over the event store on its own threads (docs/api/query.md).
+/// Thread-safe.
+class QueryService {
+ public:
+  using Done = std::function<void(Result<nlohmann::json>)>;
+
+  QueryService(store::EventStore* store, QueryServiceOptions options);
+  ~QueryService();
+  QueryService(const QueryService&) = delete;
+  QueryService& operator=(const QueryService&) = delete;
+
+  /// Parses `spec_json` and runs it for `tenant` on a query thread; `done` gets the result JSON
+  /// or the error (spec errors, kQueryTimeout, kQueryMemoryExceeded, kUnavailable when the
+  /// queue is full or the service stopped).
+  void Submit(std::string tenant, std::string spec_json, Done done);
+  /// Runs a parsed spec on the calling thread.
+  Result<nlohmann::json> Run(const std::string& tenant, const query::QuerySpec& spec) const;
+
+  /// One user's activity over the rolling period ending at `now_ms` and the period before it:
+  /// page views, job views, saves, applications, interviews, offers, time spent and response
+  /// rate, with the change in percent (docs/api/metrics.md). Runs on a query thread.
+  void SubmitUserMetrics(std::string tenant, std::string user_id, MetricsPeriod period,
+                         int64_t now_ms, Done done);
+  Result<nlohmann::json> UserMetrics(const std::string& tenant, const std::string& user_id,
+                                     MetricsPeriod period, int64_t now_ms) const;
+
+  /// Stops the threads; queued work is answered with kUnavailable.
+  void Stop();
+
+ private:
+  bool Enqueue(std::function<void()> work);
+  void WorkerLoop();
+
+  store::EventStore* const store_;
+  const QueryServiceOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace ca::services
