@@ -4,22 +4,32 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "app/bench_events.h"
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/demo_data.h"
 #include "app/http_client.h"
+#include "app/offline_store.h"
 #include "base/clock.h"
 #include "ingest/batch_decoder.h"
 #include "ingest/ingest_pipeline.h"
+#include "query/executor.h"
+#include "query/spec.h"
+#include "store/json_fields.h"
 #include "wal/wal.h"
 
 namespace ca::app {
@@ -203,6 +213,285 @@ void RunHttpBench(const HttpBenchFlags& flags) {
   std::cout << out.dump(2) << std::endl;
 }
 
+struct GenFlags {
+  int users = 200;
+  int days = 90;
+  uint64_t seed = 42;
+  int jobs = 500;
+  int64_t end_ms = kDefaultDemoEndMs;
+  std::string out = "-";
+};
+
+// Writes the demo platform's history as JSON lines (for `import events` and the peers' loaders).
+void RunGenEvents(const GenFlags& flags) {
+  DemoOptions options;
+  options.users = flags.users;
+  options.days = flags.days;
+  options.seed = flags.seed;
+  options.jobs = flags.jobs;
+  options.end_ms = flags.end_ms;
+  if (Status s = DemoGenerator::Validate(options); !s.ok()) Fail(s);
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (flags.out != "-") {
+    file.open(flags.out, std::ios::binary);
+    if (!file) Fail(Status(ErrorCode::kIoError, "cannot write " + flags.out));
+    out = &file;
+  }
+  DemoGenerator generator(options);
+  std::string lines;
+  while (generator.NextLines(4096, &lines)) out->write(lines.data(), lines.size());
+  out->flush();
+  if (!*out) Fail(Status(ErrorCode::kIoError, "write failed"));
+  std::cerr << "generated " << generator.events_generated() << " events" << std::endl;
+}
+
+struct RowsFlags {
+  std::string format = "clickhouse";
+  int batch = 1000;
+};
+
+enum class RowFormat { kClickHouse, kPostgres, kSqlite };
+
+// Civil date and time of epoch ms in UTC: "YYYY-MM-DD hh:mm:ss", plus ".mmm" when `millis`.
+void AppendUtc(int64_t ms, bool millis, std::string* out) {
+  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t rem = secs - days * 86400;
+  // Days to civil (proleptic Gregorian), after H. Hinnant's algorithm.
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[40];
+  int n = std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
+                        static_cast<long long>(y), static_cast<long long>(m),
+                        static_cast<long long>(d), static_cast<long long>(rem / 3600),
+                        static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+  out->append(buf, n);
+  if (millis) {
+    n = std::snprintf(buf, sizeof(buf), ".%03lld", static_cast<long long>(ms - secs * 1000));
+    out->append(buf, n);
+  }
+}
+
+// Appends one field: escaped for the text formats of ClickHouse (TabSeparated) and PostgreSQL
+// (COPY text); SQLite's .import takes the bytes as they are (minified JSON and ids hold no tabs
+// or newlines). An absent string is \N for PostgreSQL, empty for the others.
+void AppendField(RowFormat format, std::optional<std::string_view> value, std::string* out) {
+  if (!value || value->empty()) {
+    if (format == RowFormat::kPostgres) out->append("\\N");
+    return;
+  }
+  if (format == RowFormat::kSqlite) {
+    out->append(*value);
+    return;
+  }
+  for (char c : *value) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
+std::optional<std::string> StringMember(std::string_view json, std::string_view key) {
+  auto raw = store::FindMember(json, key);
+  if (!raw) return std::nullopt;
+  return store::AsString(*raw);
+}
+
+// One event as a row of the peers' `events` table (bench/sql/): the raw columns plus the core
+// fields derived from properties and context by the rules of docs/api/query.md (as AppendRow).
+void AppendEventRow(RowFormat format, const event::Event& e, std::string* out) {
+  const std::string_view props = e.properties_json.empty() ? "{}" : e.properties_json;
+  const std::string_view ctx = e.context_json.empty() ? "{}" : e.context_json;
+  auto field = [&](std::optional<std::string_view> v) {
+    AppendField(format, v, out);
+    out->push_back('\t');
+  };
+  auto time = [&](int64_t ms) {
+    if (format == RowFormat::kSqlite) {
+      char buf[24];
+      out->append(buf, std::to_chars(buf, buf + sizeof(buf), ms).ptr);
+    } else {
+      AppendUtc(ms, format == RowFormat::kPostgres, out);
+    }
+    out->push_back('\t');
+  };
+  field(e.event_id);
+  field(e.type);
+  field(e.user_id);
+  field(e.anonymous_id);
+  field(e.session_id);
+  time(e.timestamp_ms);
+  time(e.received_at_ms);
+  auto job = StringMember(props, "job_id");
+  auto application = StringMember(props, "application_id");
+  auto status = StringMember(props, "status");
+  std::optional<std::string> path;
+  if (auto page = store::FindMember(ctx, "page")) path = StringMember(*page, "path");
+  if (!path || path->empty()) path = StringMember(props, "path");
+  field(job);
+  field(application);
+  field(status);
+  field(path);
+  std::optional<double> value;
+  if (auto raw = store::FindMember(props, "value")) value = store::AsNumber(*raw);
+  if (!value) {
+    if (auto raw = store::FindMember(props, "seconds")) value = store::AsNumber(*raw);
+  }
+  if (value) {
+    char buf[32];
+    out->append(buf, std::to_chars(buf, buf + sizeof(buf), *value).ptr);
+  } else if (format == RowFormat::kPostgres || format == RowFormat::kClickHouse) {
+    out->append("\\N");
+  }
+  out->push_back('\t');
+  AppendField(format, props, out);
+  out->push_back('\t');
+  AppendField(format, ctx, out);
+  out->push_back('\n');
+}
+
+// Native events as JSON lines on stdin -> tab-separated rows on stdout, decoded and validated by
+// the ingest decoder (the same one `import events` uses); rejected events are counted and skipped.
+void RunRows(const RowsFlags& flags) {
+  RowFormat format;
+  if (flags.format == "clickhouse") {
+    format = RowFormat::kClickHouse;
+  } else if (flags.format == "postgres") {
+    format = RowFormat::kPostgres;
+  } else if (flags.format == "sqlite") {
+    format = RowFormat::kSqlite;
+  } else {
+    Fail(InvalidArgument("--format: clickhouse, postgres or sqlite"));
+  }
+  std::ios::sync_with_stdio(false);
+  ingest::DecodeOptions decode;
+  decode.max_events = static_cast<size_t>(flags.batch);
+  decode.tenant = "bench";
+  std::string line, body, out;
+  uint64_t rows = 0, rejected = 0;
+  size_t lines = 0;
+  auto flush = [&] {
+    if (lines == 0) return;
+    body.push_back(']');
+    decode.received_at_ms = NowMillis();
+    auto batch = ingest::DecodeBatch(body, decode);
+    if (!batch.ok()) Fail(batch.status());
+    rejected += batch->rejected.size();
+    for (const event::Event& e : batch->events) AppendEventRow(format, e, &out);
+    rows += batch->events.size();
+    std::cout.write(out.data(), out.size());
+    out.clear();
+    body.clear();
+    lines = 0;
+  };
+  while (std::getline(std::cin, line)) {
+    if (line.empty()) continue;
+    body.append(lines == 0 ? "[" : ",");
+    body.append(line);
+    if (++lines >= static_cast<size_t>(flags.batch)) flush();
+  }
+  flush();
+  std::cout.flush();
+  if (!std::cout) Fail(Status(ErrorCode::kIoError, "write failed"));
+  std::cerr << "rows " << rows << " rejected " << rejected << std::endl;
+}
+
+struct QueryBenchFlags {
+  std::string data = "./data";
+  std::string tenant;
+  std::vector<std::string> specs;
+  int runs = 5;
+  int warmup = 1;
+  std::string results;
+};
+
+// Opens the store once and times the in-process execution of a group of specs (snapshot plus
+// query::Execute for each, in order) `runs` times after `warmup` untimed runs.
+void RunQueryBench(const QueryBenchFlags& flags) {
+  std::vector<query::QuerySpec> specs;
+  for (const std::string& path : flags.specs) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) Fail(Status(ErrorCode::kNotFound, "cannot open " + path));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto spec = query::ParseQuerySpec(text.str());
+    if (!spec.ok()) Fail(spec.status());
+    specs.push_back(std::move(spec).value());
+  }
+  Config config = DefaultConfig();
+  config.data = flags.data;
+  auto offline = OfflineStore::Open(config, OfflineStore::Mode::kReadOnly);
+  if (!offline.ok()) Fail(offline.status());
+  store::EventStore* store = (*offline)->store();
+  query::ExecOptions options;
+  options.max_memory_bytes = config.query_max_memory_mb << 20;
+
+  nlohmann::json results = nlohmann::json::array();
+  std::vector<std::vector<double>> per_spec(specs.size());
+  std::vector<double> totals;
+  for (int run = 0; run < flags.warmup + flags.runs; ++run) {
+    const bool timed = run >= flags.warmup;
+    double total = 0;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      options.now_ms = NowMillis();
+      const int64_t t0 = MonotonicNanos();
+      auto snapshot = store->Snapshot(flags.tenant);
+      auto result = query::Execute(*snapshot, specs[i], options);
+      const double ms = (MonotonicNanos() - t0) / 1e6;
+      if (!result.ok()) Fail(result.status());
+      total += ms;
+      if (timed) per_spec[i].push_back(ms);
+      if (run == flags.warmup + flags.runs - 1) results.push_back(std::move(result).value());
+    }
+    if (timed) totals.push_back(total);
+  }
+  auto median = [](std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[(v.size() - 1) / 2];
+  };
+  nlohmann::json spec_medians = nlohmann::json::array();
+  for (const auto& v : per_spec) spec_medians.push_back(median(v));
+  nlohmann::json out = {
+      {"benchmark", "query_in_process"},
+      {"specs", flags.specs},
+      {"runs", flags.runs},
+      {"median_ms", median(totals)},
+      {"min_ms", totals.empty() ? 0.0 : *std::min_element(totals.begin(), totals.end())},
+      {"max_ms", totals.empty() ? 0.0 : *std::max_element(totals.begin(), totals.end())},
+      {"times_ms", totals},
+      {"median_ms_by_spec", spec_medians},
+      {"peak_rss_mib", PeakRssKiB() / 1024.0},
+  };
+  if (!flags.results.empty()) {
+    std::ofstream file(flags.results, std::ios::binary);
+    file << results.dump() << '\n';
+    if (!file) Fail(Status(ErrorCode::kIoError, "cannot write " + flags.results));
+  }
+  std::cout << out.dump(2) << std::endl;
+}
+
 }  // namespace
 
 void AddBenchCommand(CLI::App* app) {
@@ -241,6 +530,51 @@ void AddBenchCommand(CLI::App* app) {
                    "first event id (keep ids unique across runs)")
       ->capture_default_str();
   http_cmd->callback([http_flags] { RunHttpBench(*http_flags); });
+
+  auto gen_flags = std::make_shared<GenFlags>();
+  CLI::App* gen_cmd = bench->add_subcommand(
+      "gen-events",
+      "Write the demo platform's event history as JSON lines (docs/demo-data.md), at any scale");
+  gen_cmd
+      ->add_option("--users", gen_flags->users, "job seekers (about 1000 events each over 90 days)")
+      ->capture_default_str();
+  gen_cmd->add_option("--days", gen_flags->days, "days of history")->capture_default_str();
+  gen_cmd->add_option("--seed", gen_flags->seed, "random seed")->capture_default_str();
+  gen_cmd->add_option("--jobs", gen_flags->jobs, "jobs in the catalogue")->capture_default_str();
+  gen_cmd->add_option("--end-ms", gen_flags->end_ms, "end of the history, epoch ms")
+      ->capture_default_str();
+  gen_cmd->add_option("--out", gen_flags->out, "output file ('-' for stdout)")
+      ->capture_default_str();
+  gen_cmd->callback([gen_flags] { RunGenEvents(*gen_flags); });
+
+  auto rows_flags = std::make_shared<RowsFlags>();
+  CLI::App* rows_cmd = bench->add_subcommand(
+      "rows",
+      "Turn native JSON lines (stdin) into tab-separated rows of the peers' events table "
+      "(bench/sql/) on stdout");
+  rows_cmd->add_option("--format", rows_flags->format, "clickhouse, postgres or sqlite")
+      ->capture_default_str();
+  rows_cmd->add_option("--batch", rows_flags->batch, "lines decoded at once")
+      ->capture_default_str();
+  rows_cmd->callback([rows_flags] { RunRows(*rows_flags); });
+
+  auto query_flags = std::make_shared<QueryBenchFlags>();
+  CLI::App* query_cmd = bench->add_subcommand(
+      "query",
+      "Open a data directory once and time the in-process execution of query specs (median of "
+      "--runs after --warmup)");
+  query_cmd->add_option("--data", query_flags->data, "data directory")->capture_default_str();
+  query_cmd->add_option("--tenant", query_flags->tenant, "tenant")->required();
+  query_cmd
+      ->add_option("--spec", query_flags->specs,
+                   "spec file; repeat to time a group of specs run one after the other")
+      ->required();
+  query_cmd->add_option("--runs", query_flags->runs, "timed runs")->capture_default_str();
+  query_cmd->add_option("--warmup", query_flags->warmup, "untimed runs first")
+      ->capture_default_str();
+  query_cmd->add_option("--results", query_flags->results,
+                        "write the last run's results (a JSON array) to this file");
+  query_cmd->callback([query_flags] { RunQueryBench(*query_flags); });
 }
 
 }  // namespace ca::app

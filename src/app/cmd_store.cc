@@ -3,6 +3,8 @@
 #include <memory>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "app/commands.h"
 #include "app/data_dir.h"
 #include "app/event_import.h"
@@ -134,6 +136,28 @@ void AddStore(CLI::App* app) {
     }
     std::cout << "ok: " << stats.parts << " parts, " << stats.part_rows << " rows in parts, "
               << stats.memtable_rows << " in the WAL only" << std::endl;
+  });
+
+  CLI::App* stats = store_cmd->add_subcommand(
+      "stats", "Print the store's size as JSON: parts, rows, bytes, bytes per event by column");
+  stats->add_option("--data", flags->data, "data directory")->capture_default_str();
+  stats->callback([flags] {
+    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
+    auto s = offline->store()->stats();
+    auto columns = offline->store()->ColumnBytes();
+    nlohmann::ordered_json per_column;
+    double rows = s.part_rows > 0 ? static_cast<double>(s.part_rows) : 1.0;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      per_column[std::string(store::ColumnName(static_cast<store::Column>(c)))] =
+          static_cast<double>(columns[c]) / rows;
+    }
+    nlohmann::ordered_json out = {{"parts", s.parts},
+                                  {"part_rows", s.part_rows},
+                                  {"part_bytes", s.part_bytes},
+                                  {"rows_only_in_wal", s.memtable_rows},
+                                  {"bytes_per_event", static_cast<double>(s.part_bytes) / rows},
+                                  {"bytes_per_event_by_column", per_column}};
+    std::cout << out.dump(2) << std::endl;
   });
 
   CLI::App* dump = store_cmd->add_subcommand(

@@ -1472,6 +1472,21 @@ bool DemoGenerator::NextBatch(size_t max_events, std::string* body) {
   return true;
 }
 
+bool DemoGenerator::NextLines(size_t max_events, std::string* out) {
+  out->clear();
+  State& st = *state_;
+  max_events = std::max<size_t>(max_events, 1);
+  while (st.ready.size() < max_events && st.Advance()) {
+  }
+  if (st.ready.empty()) return false;
+  for (size_t i = 0; i < max_events && !st.ready.empty(); ++i) {
+    st.Write(st.ready.front(), &truth_, out);
+    out->push_back('\n');
+    st.ready.pop_front();
+  }
+  return true;
+}
+
 nlohmann::json ToJson(const DemoUser& user) {
   return {{"user_id", user.user_id},
           {"industry", user.industry},

@@ -123,6 +123,9 @@ class DemoGenerator {
   /// `max_events` events (a `max_events` of 0 is treated as 1) and returns true; returns false and
   /// clears `*body` once the whole history has been produced.
   bool NextBatch(size_t max_events, std::string* body);
+  /// The same events as NextBatch, as JSON lines (one event object and '\n' each) for
+  /// `import events`: up to `max_events` lines into `*out`; false once everything was produced.
+  bool NextLines(size_t max_events, std::string* out);
 
   /// Ground truth of the events produced so far; complete after `NextBatch` returned false.
   const DemoTruth& truth() const { return truth_; }

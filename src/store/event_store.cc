@@ -730,6 +730,19 @@ std::vector<std::string> EventStore::Verify() {
   return problems;
 }
 
+std::array<uint64_t, kColumnCount> EventStore::ColumnBytes() const {
+  std::array<uint64_t, kColumnCount> bytes{};
+  std::lock_guard lock(impl_->mu);
+  for (const auto& [name, t] : impl_->tenants) {
+    for (const auto& p : t->version->parts) {
+      for (size_t c = 0; c < kColumnCount; ++c) {
+        bytes[c] += p->reader->column_bytes(static_cast<Column>(c));
+      }
+    }
+  }
+  return bytes;
+}
+
 StoreStats EventStore::stats() const {
   std::lock_guard lock(impl_->mu);
   StoreStats s = impl_->counters;

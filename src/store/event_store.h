@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -101,6 +102,8 @@ class EventStore {
   std::vector<std::string> Verify();
 
   StoreStats stats() const;
+  /// Stored bytes of each column over every part (index: Column), for `store stats`.
+  std::array<uint64_t, kColumnCount> ColumnBytes() const;
 
  private:
   struct Impl;
