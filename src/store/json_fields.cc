@@ -114,22 +114,31 @@ bool Hex4(std::string_view s, size_t i, uint32_t* v) {
 
 }  // namespace
 
-std::optional<std::string_view> FindMember(std::string_view json, std::string_view key) {
+bool FindMembers(std::string_view json, std::span<const std::string_view> keys,
+                 std::span<std::optional<std::string_view>> found) {
+  for (auto& f : found) f.reset();
   Scanner sc(json);
-  if (!sc.Consume('{')) return std::nullopt;
-  std::optional<std::string_view> found;
-  if (sc.Consume('}')) return found;
+  if (!sc.Consume('{')) return false;
+  if (sc.Consume('}')) return true;
   while (true) {
     sc.SkipSpace();
     std::string_view raw_key, raw_value;
-    if (!sc.SkipString(&raw_key) || !sc.Consume(':') || !sc.SkipValue(&raw_value)) {
-      return std::nullopt;
+    if (!sc.SkipString(&raw_key) || !sc.Consume(':') || !sc.SkipValue(&raw_value)) break;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!found[i] && KeyEquals(raw_key, keys[i])) found[i] = raw_value;
     }
-    if (!found && KeyEquals(raw_key, key)) found = raw_value;
     if (sc.Consume(',')) continue;
-    if (sc.Consume('}')) return found;
-    return std::nullopt;
+    if (sc.Consume('}')) return true;
+    break;
   }
+  for (auto& f : found) f.reset();
+  return false;
+}
+
+std::optional<std::string_view> FindMember(std::string_view json, std::string_view key) {
+  std::optional<std::string_view> found;
+  FindMembers(json, std::span<const std::string_view>(&key, 1), std::span(&found, 1));
+  return found;
 }
 
 std::optional<std::string> AsString(std::string_view raw) {

@@ -9,10 +9,11 @@ constexpr Column kDictColumns[] = {
     Column::kUser,        Column::kAnonymous, Column::kSession, Column::kType,    Column::kJob,
     Column::kApplication, Column::kStatus,    Column::kPath,    Column::kCountry, Column::kDevice};
 
-// The dense id of the string member `key` of `json` (0 when absent, not a string or empty).
-uint32_t StringMemberId(std::string_view json, std::string_view key, Dictionary& dict) {
-  auto raw = FindMember(json, key);
-  if (!raw) return 0;
+// The dense id of a raw JSON value when it is a string (0 when absent, not a string or empty).
+uint32_t StringId(const std::optional<std::string_view>& raw, Dictionary& dict) {
+  if (!raw || raw->size() < 2 || raw->front() != '"') return 0;
+  std::string_view inner = raw->substr(1, raw->size() - 2);
+  if (inner.find('\\') == std::string_view::npos) return dict.GetOrAdd(inner);
   auto s = AsString(*raw);
   return s ? dict.GetOrAdd(*s) : 0;
 }
@@ -49,32 +50,35 @@ void AppendRow(const event::Event& e, TenantDictionaries& dicts, ColumnBatch* ba
   batch->Ids(Column::kSession).push_back(dicts.Of(Column::kSession).GetOrAdd(e.session_id));
   batch->Ids(Column::kType).push_back(dicts.Of(Column::kType).GetOrAdd(e.type));
 
-  const std::string& props = e.properties_json;
-  const std::string& ctx = e.context_json;
-  batch->Ids(Column::kJob).push_back(StringMemberId(props, "job_id", dicts.Of(Column::kJob)));
-  batch->Ids(Column::kApplication)
-      .push_back(StringMemberId(props, "application_id", dicts.Of(Column::kApplication)));
-  batch->Ids(Column::kStatus).push_back(StringMemberId(props, "status", dicts.Of(Column::kStatus)));
+  // One pass over each object for every member the core columns come from.
+  static constexpr std::string_view kPropKeys[] = {"job_id", "application_id", "status",
+                                                   "path",   "value",          "seconds"};
+  static constexpr std::string_view kContextKeys[] = {"page", "country", "device"};
+  static constexpr std::string_view kPageKeys[] = {"path"};
+  std::optional<std::string_view> p[std::size(kPropKeys)], c[std::size(kContextKeys)], page[1];
+  FindMembers(e.properties_json, kPropKeys, p);
+  FindMembers(e.context_json, kContextKeys, c);
+  if (c[0]) FindMembers(*c[0], kPageKeys, page);
 
-  uint32_t path = 0;
-  if (auto page = FindMember(ctx, "page"))
-    path = StringMemberId(*page, "path", dicts.Of(Column::kPath));
-  if (path == 0) path = StringMemberId(props, "path", dicts.Of(Column::kPath));
+  batch->Ids(Column::kJob).push_back(StringId(p[0], dicts.Of(Column::kJob)));
+  batch->Ids(Column::kApplication).push_back(StringId(p[1], dicts.Of(Column::kApplication)));
+  batch->Ids(Column::kStatus).push_back(StringId(p[2], dicts.Of(Column::kStatus)));
+  uint32_t path = StringId(page[0], dicts.Of(Column::kPath));
+  if (path == 0) path = StringId(p[3], dicts.Of(Column::kPath));
   batch->Ids(Column::kPath).push_back(path);
-  batch->Ids(Column::kCountry)
-      .push_back(StringMemberId(ctx, "country", dicts.Of(Column::kCountry)));
-  batch->Ids(Column::kDevice).push_back(StringMemberId(ctx, "device", dicts.Of(Column::kDevice)));
+  batch->Ids(Column::kCountry).push_back(StringId(c[1], dicts.Of(Column::kCountry)));
+  batch->Ids(Column::kDevice).push_back(StringId(c[2], dicts.Of(Column::kDevice)));
 
   double value = kNoValue;
-  if (auto raw = FindMember(props, "value"); raw && AsNumber(*raw)) {
-    value = *AsNumber(*raw);
-  } else if (auto secs = FindMember(props, "seconds"); secs && AsNumber(*secs)) {
-    value = *AsNumber(*secs);
+  if (auto v = p[4] ? AsNumber(*p[4]) : std::nullopt) {
+    value = *v;
+  } else if (auto secs = p[5] ? AsNumber(*p[5]) : std::nullopt) {
+    value = *secs;
   }
   batch->value.push_back(value);
   batch->event_id.push_back(e.event_id);
-  batch->properties.push_back(props.empty() ? "{}" : props);
-  batch->context.push_back(ctx.empty() ? "{}" : ctx);
+  batch->properties.push_back(e.properties_json.empty() ? "{}" : e.properties_json);
+  batch->context.push_back(e.context_json.empty() ? "{}" : e.context_json);
 }
 
 size_t RowStringBytes(const event::Event& e) {
