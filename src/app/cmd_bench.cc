@@ -321,8 +321,10 @@ std::optional<std::string> StringMember(std::string_view json, std::string_view 
 // One event as a row of the peers' `events` table (bench/sql/): the raw columns plus the core
 // fields derived from properties and context by the rules of docs/api/query.md (as AppendRow).
 void AppendEventRow(RowFormat format, const event::Event& e, std::string* out) {
-  const std::string_view props = e.properties_json.empty() ? "{}" : e.properties_json;
-  const std::string_view ctx = e.context_json.empty() ? "{}" : e.context_json;
+  const std::string_view props =
+      e.properties_json.empty() ? std::string_view("{}") : std::string_view(e.properties_json);
+  const std::string_view ctx =
+      e.context_json.empty() ? std::string_view("{}") : std::string_view(e.context_json);
   auto field = [&](std::optional<std::string_view> v) {
     AppendField(format, v, out);
     out->push_back('\t');

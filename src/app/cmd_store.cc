@@ -9,9 +9,12 @@
 #include "app/data_dir.h"
 #include "app/event_import.h"
 #include "app/offline_store.h"
+#include "base/clock.h"
 #include "event/event_codec.h"
+#include "event/timestamp.h"
 #include "query/executor.h"
 #include "query/spec.h"
+#include "state/sqlite_state_store.h"
 #include "store/column_batch.h"
 
 namespace ca::app {
@@ -183,12 +186,12 @@ void AddCompact(CLI::App* app) {
   auto flags = std::make_shared<StoreFlags>();
   CLI::App* cmd = app->add_subcommand(
       "compact",
-      "Write every event into parts and merge each day's parts into one (stop the server first)");
+      "Write every event into parts, remove deleted users' events physically, merge each day's "
+      "parts into one and apply retention (stop the server first)");
   cmd->add_option("--data", flags->data, "data directory")->capture_default_str();
   cmd->callback([flags] {
     auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kWritable);
-    if (Status s = offline->store()->Flush(); !s.ok()) Fail(s);
-    if (Status s = offline->store()->MergeAll(); !s.ok()) Fail(s);
+    if (Status s = offline->store()->Compact(NowMillis()); !s.ok()) Fail(s);
     if (Status s = offline->Close(); !s.ok()) Fail(s);
     auto stats = offline->store()->stats();
     std::cout << "ok: " << stats.parts << " parts, " << stats.part_rows << " rows, "
@@ -196,9 +199,72 @@ void AddCompact(CLI::App* app) {
   });
 }
 
+nlohmann::ordered_json ReceiptJson(const store::DeletionReceipt& r) {
+  return {{"receipt_id", r.receipt_id},
+          {"tenant", r.tenant},
+          {"user_id", r.user_id},
+          {"deleted_at", event::FormatIso8601Millis(r.deleted_at_ms)},
+          {"events_masked", r.masked_events},
+          {"status", r.removed_at_ms == 0 ? "masked" : "removed"},
+          {"removed_at", r.removed_at_ms == 0 ? nlohmann::ordered_json(nullptr)
+                                              : nlohmann::ordered_json(
+                                                    event::FormatIso8601Millis(r.removed_at_ms))}};
+}
+
+void AddDeleteUser(CLI::App* app) {
+  auto flags = std::make_shared<StoreFlags>();
+  auto user = std::make_shared<std::string>();
+  CLI::App* cmd = app->add_subcommand(
+      "delete-user",
+      "Delete one user's events (GDPR): masked from every query at once, physically removed by "
+      "the next rewrite (`compact` forces it). Prints the deletion receipt. Stop the server "
+      "first.");
+  cmd->add_option("--data", flags->data, "data directory")->capture_default_str();
+  cmd->add_option("--tenant", flags->tenant, "tenant")->required();
+  cmd->add_option("--user", *user, "user_id to delete")->required();
+  cmd->callback([flags, user] {
+    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kWritable);
+    auto receipt = offline->store()->DeleteUser(flags->tenant, *user, NowMillis());
+    if (!receipt.ok()) Fail(receipt.status());
+    if (Status s = offline->Close(); !s.ok()) Fail(s);
+    std::cout << ReceiptJson(*receipt).dump() << std::endl;
+  });
+
+  CLI::App* list = app->add_subcommand("deletions", "List the deletion receipts as JSON lines");
+  list->add_option("--data", flags->data, "data directory")->capture_default_str();
+  list->callback([flags] {
+    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
+    for (const auto& r : offline->store()->Deletions()) std::cout << ReceiptJson(r).dump() << '\n';
+    std::cout.flush();
+  });
+}
+
+void AddTenants(CLI::App* app) {
+  auto flags = std::make_shared<StoreFlags>();
+  auto days = std::make_shared<int>(0);
+  CLI::App* tenants = app->add_subcommand("tenants", "Tenant settings");
+  tenants->require_subcommand(1);
+  CLI::App* retention = tenants->add_subcommand(
+      "retention",
+      "Set how many days of raw events a tenant keeps (0 = forever); older days are dropped "
+      "whole within a minute by a running server, or by `compact`. Works while a server runs.");
+  retention->add_option("--data", flags->data, "data directory")->capture_default_str();
+  retention->add_option("--tenant", flags->tenant, "tenant")->required();
+  retention->add_option("--days", *days, "days to keep, 0 for forever")->required();
+  retention->callback([flags, days] {
+    auto state = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
+    if (!state.ok()) Fail(state.status());
+    if (Status s = (*state)->SetTenantRetention(flags->tenant, *days); !s.ok()) Fail(s);
+    std::cout << nlohmann::ordered_json{{"tenant", flags->tenant}, {"retention_days", *days}}.dump()
+              << std::endl;
+  });
+}
+
 }  // namespace
 
 void AddStoreCommands(CLI::App* app) {
+  AddDeleteUser(app);
+  AddTenants(app);
   AddQuery(app);
   AddImport(app);
   AddStore(app);

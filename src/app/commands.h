@@ -37,7 +37,8 @@ void AddKeysCommand(CLI::App* app);
 void AddTypesCommand(CLI::App* app);
 void AddWalCommand(CLI::App* app);
 void AddBenchCommand(CLI::App* app);
-/// `query`, `import events`, `store verify|dump`, `compact`.
+/// `query`, `import events`, `store verify|stats|dump`, `compact`, `delete-user`, `deletions`,
+/// `tenants retention`.
 void AddStoreCommands(CLI::App* app);
 
 }  // namespace ca::app

@@ -2,6 +2,7 @@
 
 #include "app/data_dir.h"
 #include "app/server_app.h"
+#include "state/sqlite_state_store.h"
 
 namespace ca::app {
 
@@ -17,6 +18,7 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const Config& config, M
                                      "its HTTP API");
   }
   s->lock_ = std::move(lock).value();
+  CA_ASSIGN_OR_RETURN(s->state_, state::OpenSqliteStateStore(dir.state_db()));
   s->wal_options_.dir = dir.wal();
   s->wal_options_.env = env;
   s->wal_options_.sync = wal::SyncMode::kNone;
@@ -26,7 +28,8 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const Config& config, M
   } else if (!env->FileExists(s->wal_options_.dir)) {
     return Status(ErrorCode::kNotFound, "no data in " + dir.root + " (no wal directory)");
   }
-  CA_ASSIGN_OR_RETURN(s->store_, OpenEventStore(config, s->wal_options_, s->wal_.get()));
+  CA_ASSIGN_OR_RETURN(s->store_,
+                      OpenEventStore(config, s->wal_options_, s->wal_.get(), s->state_.get()));
   return s;
 }
 

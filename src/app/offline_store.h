@@ -6,6 +6,7 @@
 #include "app/config.h"
 #include "base/result.h"
 #include "io/env.h"
+#include "state/state_store.h"
 #include "store/event_store.h"
 #include "wal/wal.h"
 
@@ -23,6 +24,8 @@ class OfflineStore {
   ~OfflineStore();
 
   store::EventStore* store() { return store_.get(); }
+  /// The data directory's state store (tenants, keys).
+  state::StateStore* state() { return state_.get(); }
   /// Null when read-only.
   wal::Wal* wal() { return wal_.get(); }
   const wal::Options& wal_options() const { return wal_options_; }
@@ -34,6 +37,7 @@ class OfflineStore {
  private:
   OfflineStore() = default;
   std::unique_ptr<io::FileLock> lock_;
+  std::unique_ptr<state::StateStore> state_;
   wal::Options wal_options_;
   std::unique_ptr<wal::Wal> wal_;
   std::unique_ptr<store::EventStore> store_;

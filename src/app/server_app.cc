@@ -28,18 +28,29 @@ constexpr int64_t kNotReadyAfterFailureMs = 10'000;
 
 }  // namespace
 
-store::StoreOptions StoreOptionsFor(const Config& config) {
+store::StoreOptions StoreOptionsFor(const Config& config, state::StateStore* state) {
   store::StoreOptions options;
   options.dir = DataDir{config.data}.store();
   options.memtable_max_rows = config.store_memtable_rows;
   options.flush_interval_ms = int64_t{config.store_flush_interval_s} * 1000;
+  if (state != nullptr) {
+    options.retention_days = [state](const std::string& tenant) {
+      auto found = state->FindTenant(tenant);
+      if (!found.ok()) {
+        spdlog::warn("store: no retention for tenant {}: {}", tenant, found.status().ToString());
+        return 0;
+      }
+      return *found ? (*found)->retention_days : 0;
+    };
+  }
   return options;
 }
 
 Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,
                                                           const wal::Options& wal_options,
-                                                          wal::Wal* live) {
-  auto store = store::EventStore::Open(StoreOptionsFor(config), wal_options, live);
+                                                          wal::Wal* live,
+                                                          state::StateStore* state) {
+  auto store = store::EventStore::Open(StoreOptionsFor(config, state), wal_options, live);
   if (!store.ok() && store.status().code() == ErrorCode::kCorruption) {
     return store.status().WithContext(
         "event store is damaged; `career-analytics store verify --data " + config.data +
@@ -113,7 +124,8 @@ Status ServerApp::Start() {
   const int64_t window_ms = int64_t{config_.dedup_window_hours} * 3600 * 1000;
   parts->pipeline =
       std::make_unique<ingest::IngestPipeline>(parts->wal.get(), window_ms, config_.dedup_max_ids);
-  CA_ASSIGN_OR_RETURN(parts->store, OpenEventStore(config_, parts->wal_options, parts->wal.get()));
+  CA_ASSIGN_OR_RETURN(parts->store, OpenEventStore(config_, parts->wal_options, parts->wal.get(),
+                                                   parts->state.get()));
   {
     store::StoreStats stats = parts->store->stats();
     spdlog::info("store: {} parts, {} rows in parts, {} replayed from the WAL", stats.parts,

@@ -8,6 +8,7 @@
 #include "app/config.h"
 #include "base/result.h"
 #include "base/status.h"
+#include "state/state_store.h"
 #include "store/event_store.h"
 
 namespace ca::app {
@@ -38,13 +39,14 @@ class ServerApp {
   std::unique_ptr<Parts> parts_;
 };
 
-/// The event store's options from the configuration.
-store::StoreOptions StoreOptionsFor(const Config& config);
+/// The event store's options from the configuration; each tenant's retention is read from
+/// `state` (null: keep everything).
+store::StoreOptions StoreOptionsFor(const Config& config, state::StateStore* state);
 /// Opens the event store of `config`'s data directory (replaying the WAL from its checkpoint);
 /// damage is reported with the command that lists it.
 Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,
                                                           const wal::Options& wal_options,
-                                                          wal::Wal* live);
+                                                          wal::Wal* live, state::StateStore* state);
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and so in threads it starts later) and returns
 /// a function that waits for one of them and returns its number.

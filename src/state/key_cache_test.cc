@@ -21,6 +21,7 @@ class FakeStore : public StateStore {
   Result<Tenant> GetOrCreateTenant(std::string_view) override { return Internal("unused"); }
   Result<std::optional<Tenant>> FindTenant(std::string_view) override { return Internal("unused"); }
   Result<std::vector<Tenant>> ListTenants() override { return Internal("unused"); }
+  Status SetTenantRetention(std::string_view, int) override { return Internal("unused"); }
   Result<CreatedKeys> CreateKeys(std::string_view) override { return Internal("unused"); }
   Status AddCustomEventType(std::string_view, const CustomEventTypeRow&) override {
     return Internal("unused");

@@ -45,6 +45,7 @@ constexpr Migration kMigrations[] = {
      "  required_properties_json TEXT NOT NULL,"
      "  created_at_ms BIGINT NOT NULL,"
      "  PRIMARY KEY (tenant_id, name));"},
+    {2, "ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;"},
 };
 
 constexpr size_t kMaxEventTypeNameBytes = 128;
@@ -157,14 +158,34 @@ class SqliteStateStore final : public StateStore {
   Result<std::vector<Tenant>> ListTenants() override {
     std::lock_guard lock(mu_);
     CA_ASSIGN_OR_RETURN(Statement stmt,
-                        Prepare("SELECT id, name, created_at_ms FROM tenants ORDER BY name"));
+                        Prepare("SELECT id, name, created_at_ms, retention_days FROM tenants"
+                                " ORDER BY name"));
     std::vector<Tenant> tenants;
     while (true) {
       CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
       if (!has_row) break;
-      tenants.push_back({stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnInt64(2)});
+      tenants.push_back({stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnInt64(2),
+                         static_cast<int>(stmt.ColumnInt64(3))});
     }
     return tenants;
+  }
+
+  Status SetTenantRetention(std::string_view tenant_name, int days) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    if (days < 0 || days > 36500) {
+      return InvalidArgument("retention must be 0 (forever) to 36500 days, not " +
+                             std::to_string(days));
+    }
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("UPDATE tenants SET retention_days = ?1 WHERE name = ?2"));
+    stmt.BindInt64(1, days);
+    stmt.BindText(2, tenant_name);
+    CA_RETURN_IF_ERROR(stmt.Step().status());
+    if (sqlite3_changes(db_) == 0) {
+      return NotFound("no tenant '" + std::string(tenant_name) + "'");
+    }
+    return Status::Ok();
   }
 
   Result<CreatedKeys> CreateKeys(std::string_view tenant_name) override {
@@ -309,12 +330,13 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::optional<Tenant>> FindTenantLocked(std::string_view name) {
     CA_ASSIGN_OR_RETURN(Statement stmt,
-                        Prepare("SELECT id, name, created_at_ms FROM tenants WHERE name = ?1"));
+                        Prepare("SELECT id, name, created_at_ms, retention_days FROM tenants"
+                                " WHERE name = ?1"));
     stmt.BindText(1, name);
     CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return std::optional<Tenant>();
-    return std::optional<Tenant>(
-        Tenant{stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnInt64(2)});
+    return std::optional<Tenant>(Tenant{stmt.ColumnInt64(0), stmt.ColumnText(1),
+                                        stmt.ColumnInt64(2), static_cast<int>(stmt.ColumnInt64(3))});
   }
 
   /// Must run inside a write transaction.

@@ -67,7 +67,7 @@ TEST_F(SqliteStateStoreTest, OpensWithWalAndRecordsMigrations) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(RawQuery("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery("SELECT version FROM schema_migrations ORDER BY version"),
-            std::vector<std::string>{"1"});
+            (std::vector<std::string>{"1", "2"}));
   std::vector<std::string> tables =
       RawQuery("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
   EXPECT_EQ(tables, (std::vector<std::string>{"api_keys", "custom_event_types", "schema_migrations",
@@ -88,7 +88,7 @@ TEST_F(SqliteStateStoreTest, MigrationsAreIdempotentAndKeepData) {
     ASSERT_EQ(tenants->size(), 1u);
     EXPECT_EQ((*tenants)[0].name, "acme");
   }
-  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"1"});
+  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"2"});
 }
 
 TEST_F(SqliteStateStoreTest, RefusesSchemaNewerThanBinary) {
@@ -143,6 +143,17 @@ TEST_F(SqliteStateStoreTest, TenantsAreCreatedOnceAndListedByName) {
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].name, "alpha");
   EXPECT_EQ((*list)[1].name, "beta");
+}
+
+TEST_F(SqliteStateStoreTest, TenantRetentionIsStoredAndChecked) {
+  auto store = Open();
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  EXPECT_EQ((*store->FindTenant("acme"))->retention_days, 0);
+  ASSERT_TRUE(store->SetTenantRetention("acme", 30).ok());
+  EXPECT_EQ((*store->FindTenant("acme"))->retention_days, 30);
+  EXPECT_EQ((*store->ListTenants())[0].retention_days, 30);
+  EXPECT_EQ(store->SetTenantRetention("acme", -1).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->SetTenantRetention("nobody", 5).code(), ErrorCode::kNotFound);
 }
 
 TEST_F(SqliteStateStoreTest, InvalidTenantNamesAreRejected) {

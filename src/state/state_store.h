@@ -17,6 +17,8 @@ struct Tenant {
   int64_t id = 0;
   std::string name;
   int64_t created_at_ms = 0;
+  /// Days of raw events the event store keeps; 0 = forever.
+  int retention_days = 0;
 };
 
 /// What an API key allows. Write keys may only send events (safe to embed in a browser);
@@ -72,6 +74,9 @@ class StateStore {
   virtual Result<std::optional<Tenant>> FindTenant(std::string_view name) = 0;
   /// All tenants, ordered by name.
   virtual Result<std::vector<Tenant>> ListTenants() = 0;
+  /// Sets how many days of raw events `tenant` keeps (0 = forever, else 1..36500). kNotFound for
+  /// an unknown tenant, kInvalidArgument for a value out of range.
+  virtual Status SetTenantRetention(std::string_view tenant, int days) = 0;
 
   /// Creates the tenant if needed and a new write key and secret key for it, atomically. Only a
   /// hash of each key is stored. kInvalidArgument for an invalid tenant name.

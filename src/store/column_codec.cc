@@ -14,6 +14,8 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "store/json_shred.h"
+
 namespace ca::store {
 namespace {
 
@@ -664,6 +666,9 @@ bool EncodeStrings(Encoding e, std::span<const std::string> v, std::string* out)
       PackInts(numbers.data() + 1, n - 1, out, /*is_unsigned=*/true);
       return true;
     }
+    case Encoding::kJsonShred:
+      EncodeJsonShred(v, out);
+      return true;
     default:
       return false;
   }
@@ -789,6 +794,8 @@ Status DecodeStrings(Encoding e, std::string_view data, size_t n, std::vector<st
       }
       break;
     }
+    case Encoding::kJsonShred:
+      return DecodeJsonShred(data, n, out);
     default:
       return Bad("encoding not valid for a string column");
   }
@@ -849,6 +856,10 @@ std::vector<Encoding> Candidates(const BlockValues& v) {
     case ColumnKind::kDouble:
       return {Encoding::kConstant, Encoding::kScaled, Encoding::kXor, Encoding::kPlain};
     case ColumnKind::kString:
+      if (v.json_objects) {
+        return {Encoding::kConstant, Encoding::kPrefixNumber, Encoding::kDictionary,
+                Encoding::kPlain, Encoding::kJsonShred};
+      }
       return {Encoding::kConstant, Encoding::kPrefixNumber, Encoding::kDictionary,
               Encoding::kPlain};
   }
@@ -873,8 +884,8 @@ size_t BlockValues::size() const {
 
 std::string_view EncodingName(Encoding e) {
   static constexpr std::array<std::string_view, kEncodingCount> kNames = {
-      "plain",      "constant",       "for",    "delta", "rle",
-      "dictionary", "diff_timestamp", "scaled", "xor",   "prefix_number"};
+      "plain",          "constant", "for", "delta",         "rle",       "dictionary",
+      "diff_timestamp", "scaled",   "xor", "prefix_number", "json_shred"};
   const auto i = static_cast<size_t>(e);
   return i < kNames.size() ? kNames[i] : "unknown";
 }
@@ -908,6 +919,7 @@ bool EncodingValidFor(Encoding e, ColumnKind kind) {
     case Encoding::kXor:
       return kind == ColumnKind::kDouble;
     case Encoding::kPrefixNumber:
+    case Encoding::kJsonShred:
       return kind == ColumnKind::kString;
   }
   return false;

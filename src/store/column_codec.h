@@ -27,8 +27,9 @@ enum class Encoding : uint8_t {
   kScaled = 7,         ///< double: presence bitmap + value * 10^k as bit-packed integers
   kXor = 8,            ///< double: bits XOR previous bits, 8 bytes LE each
   kPrefixNumber = 9,   ///< string: common prefix + decimal suffix, suffixes delta bit-packed
+  kJsonShred = 10,     ///< string: JSON objects as shapes + per-key-path leaf sub-columns
 };
-inline constexpr uint8_t kEncodingCount = 10;
+inline constexpr uint8_t kEncodingCount = 11;
 
 /// General-purpose compression applied to an encoded block. Part of the format: never renumber.
 enum class Compression : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2 };
@@ -61,6 +62,9 @@ struct BlockValues {
   std::span<const double> f64;
   std::span<const std::string> str;
   std::span<const int64_t> timestamps;
+  /// The strings are expected to be minified JSON objects: EncodeBlock also tries
+  /// Encoding::kJsonShred (json_shred.h).
+  bool json_objects = false;
   size_t size() const;
 };
 

@@ -12,9 +12,9 @@ namespace ca::store {
 namespace {
 
 constexpr std::array<Encoding, kEncodingCount> kAllEncodings = {
-    Encoding::kPlain, Encoding::kConstant,    Encoding::kFor,           Encoding::kDelta,
-    Encoding::kRle,   Encoding::kDictionary,  Encoding::kDiffTimestamp, Encoding::kScaled,
-    Encoding::kXor,   Encoding::kPrefixNumber};
+    Encoding::kPlain, Encoding::kConstant,     Encoding::kFor,           Encoding::kDelta,
+    Encoding::kRle,   Encoding::kDictionary,   Encoding::kDiffTimestamp, Encoding::kScaled,
+    Encoding::kXor,   Encoding::kPrefixNumber, Encoding::kJsonShred};
 constexpr std::array<Compression, kCompressionCount> kAllCompressions = {
     Compression::kNone, Compression::kLz4, Compression::kZstd};
 
@@ -219,6 +219,37 @@ TEST(ColumnCodecTest, ChoosesCompactEncodings) {
   ASSERT_TRUE(EncodeBlock(s, {}, &b).ok());
   EXPECT_EQ(b.encoding, Encoding::kPrefixNumber);
   EXPECT_LT(b.data.size(), 200u);
+}
+
+TEST(ColumnCodecTest, JsonObjectsAlsoTryShreddedJson) {
+  std::vector<std::string> props;
+  for (int i = 0; i < 2000; ++i) {
+    props.push_back(i % 4 == 0 ? "{}"
+                               : "{\"job_id\":\"job-" + std::to_string(i % 97) +
+                                     "\",\"seconds\":" + std::to_string(i % 13) + "}");
+  }
+  BlockValues v;
+  v.kind = ColumnKind::kString;
+  v.str = props;
+  EncodedBlock plain_choice, json_choice;
+  ASSERT_TRUE(EncodeBlock(v, {}, &plain_choice).ok());
+  EXPECT_NE(plain_choice.encoding, Encoding::kJsonShred) << "only tried when hinted";
+  v.json_objects = true;
+  ASSERT_TRUE(EncodeBlock(v, {}, &json_choice).ok());
+  EXPECT_EQ(json_choice.encoding, Encoding::kJsonShred);
+  EXPECT_LT(json_choice.data.size(), plain_choice.data.size());
+  std::string raw;
+  ASSERT_TRUE(
+      Decompress(json_choice.compression, json_choice.data, json_choice.raw_size, &raw).ok());
+  std::vector<std::string> out;
+  ASSERT_TRUE(DecodeString(json_choice.encoding, raw, props.size(), &out).ok());
+  EXPECT_EQ(out, props);
+  // Strings that are not JSON: the existing encodings win.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back("demo-42-" + std::to_string(100000 + i));
+  v.str = ids;
+  ASSERT_TRUE(EncodeBlock(v, {}, &json_choice).ok());
+  EXPECT_EQ(json_choice.encoding, Encoding::kPrefixNumber);
 }
 
 TEST(ColumnCodecTest, ForcedEncodingThatDoesNotApplyIsInvalidArgument) {

@@ -127,10 +127,44 @@ ColumnBatch Gather(const std::vector<const ColumnBatch*>& batches,
   return out;
 }
 
+/// Deleted users of a tenant: (user id, deleted_at_ms), sorted by id. A row is masked when its
+/// user is listed and it was received at or before the deletion.
+using Mask = std::vector<std::pair<uint32_t, int64_t>>;
+
+bool Masked(const Mask& mask, uint32_t user, int64_t received_at) {
+  auto it = std::lower_bound(mask.begin(), mask.end(), std::pair(user, INT64_MIN));
+  return it != mask.end() && it->first == user && received_at <= it->second;
+}
+
+bool MaskTouches(const Mask& mask, uint32_t min_user, uint32_t max_user) {
+  auto it = std::lower_bound(mask.begin(), mask.end(), std::pair(min_user, INT64_MIN));
+  return it != mask.end() && it->first <= max_user;
+}
+
+// Copies the rows of `in` whose keep[i] is set, in the columns `in` has, into `out`.
+void KeepRows(const ColumnBatch& in, const std::vector<uint8_t>& keep, ColumnBatch* out) {
+  *out = ColumnBatch{};
+  auto copy = [&](const auto& from, auto& to) {
+    if (from.empty()) return;
+    for (size_t i = 0; i < keep.size(); ++i) {
+      if (keep[i]) to.push_back(from[i]);
+    }
+  };
+  copy(in.timestamp, out->timestamp);
+  copy(in.received_at, out->received_at);
+  copy(in.flags, out->flags);
+  for (size_t c = 0; c < in.ids.size(); ++c) copy(in.ids[c], out->ids[c]);
+  copy(in.value, out->value);
+  copy(in.event_id, out->event_id);
+  copy(in.properties, out->properties);
+  copy(in.context, out->context);
+}
+
 class StoreSnapshot final : public TenantSnapshot {
  public:
-  StoreSnapshot(std::shared_ptr<const TenantVersion> version, std::shared_ptr<Tenant> tenant)
-      : version_(std::move(version)), tenant_(std::move(tenant)) {
+  StoreSnapshot(std::shared_ptr<const TenantVersion> version, std::shared_ptr<Tenant> tenant,
+                Mask mask)
+      : version_(std::move(version)), tenant_(std::move(tenant)), mask_(std::move(mask)) {
     for (size_t i = 0; i < sizes_.size(); ++i) {
       sizes_[i] = tenant_ ? tenant_->dicts->Of(static_cast<Column>(i + 3)).size() : 1;
     }
@@ -155,7 +189,27 @@ class StoreSnapshot final : public TenantSnapshot {
     ColumnSet columns = request.columns;
     columns.Add(Column::kTimestamp);
     if (request.user) columns.Add(Column::kUser);
-    ColumnBatch batch;
+    ColumnSet masked_columns = columns;
+    masked_columns.Add(Column::kUser);
+    masked_columns.Add(Column::kReceivedAt);
+    ColumnBatch batch, kept;
+    std::vector<uint8_t> keep;
+    // Hands `b` to fn without the rows of deleted users.
+    auto emit = [&](const ColumnBatch& b, bool check) -> Status {
+      if (!check) return fn(b);
+      keep.assign(b.size(), 1);
+      bool any = false;
+      const auto& users = b.Ids(Column::kUser);
+      for (size_t i = 0; i < b.size(); ++i) {
+        if (Masked(mask_, users[i], b.received_at[i])) {
+          keep[i] = 0;
+          any = true;
+        }
+      }
+      if (!any) return fn(b);
+      KeepRows(b, keep, &kept);
+      return fn(kept);
+    };
     for (const auto& part : version_->parts) {
       const PartMeta& meta = part->meta();
       if (meta.max_ts < request.from_ms || meta.min_ts >= request.to_ms) continue;
@@ -166,14 +220,15 @@ class StoreSnapshot final : public TenantSnapshot {
         if (request.user && (*request.user < info.min_user || *request.user > info.max_user)) {
           continue;
         }
-        CA_RETURN_IF_ERROR(part->reader->ReadGranule(g, columns, &batch));
-        CA_RETURN_IF_ERROR(fn(batch));
+        bool check = MaskTouches(mask_, info.min_user, info.max_user);
+        CA_RETURN_IF_ERROR(part->reader->ReadGranule(g, check ? masked_columns : columns, &batch));
+        CA_RETURN_IF_ERROR(emit(batch, check));
       }
     }
     for (const auto* list : {&version_->frozen, &version_->chunks}) {
       for (const auto& chunk : *list) {
         if (chunk->max_ts < request.from_ms || chunk->min_ts >= request.to_ms) continue;
-        CA_RETURN_IF_ERROR(fn(chunk->rows));
+        CA_RETURN_IF_ERROR(emit(chunk->rows, !mask_.empty()));
       }
     }
     return Status::Ok();
@@ -182,6 +237,7 @@ class StoreSnapshot final : public TenantSnapshot {
  private:
   std::shared_ptr<const TenantVersion> version_;
   std::shared_ptr<Tenant> tenant_;
+  Mask mask_;
   std::array<uint32_t, 10> sizes_{};
 };
 
@@ -199,7 +255,10 @@ struct EventStore::Impl {
   wal::Lsn frozen_lsn = 0;      // the frozen chunks hold every record below this
   wal::Lsn checkpoint_lsn = 0;  // every record below is in parts
   uint64_t next_part_id = 1;
-  int64_t oldest_unflushed_ms = 0;  // wall clock of the first row applied since the last freeze
+  std::vector<ManifestData::Tombstone> tombstones;
+  int64_t oldest_unflushed_ms = 0;
+  int64_t last_retention_ms =
+      0;  // background thread only  // wall clock of the first row applied since the last freeze
   StoreStats counters;
 
   std::mutex flush_mu;  // one flush or merge at a time; serializes manifest writes
@@ -309,11 +368,34 @@ struct EventStore::Impl {
             WallClockMs() - oldest_unflushed_ms >= options.flush_interval_ms);
   }
 
+  // The deleted users of `tenant`, as dictionary ids (users never seen mask nothing).
+  Mask MaskOf(const Tenant& tenant) const {  // requires mu
+    Mask mask;
+    for (const auto& t : tombstones) {
+      if (t.tenant != tenant.name) continue;
+      if (auto id = tenant.dicts->Of(Column::kUser).Find(t.user_id); id && *id != 0) {
+        mask.emplace_back(*id, t.deleted_at_ms);
+      }
+    }
+    std::sort(mask.begin(), mask.end());
+    // One entry per user: the latest deletion masks everything before it.
+    Mask unique;
+    for (const auto& m : mask) {
+      if (!unique.empty() && unique.back().first == m.first) {
+        unique.back().second = std::max(unique.back().second, m.second);
+      } else {
+        unique.push_back(m);
+      }
+    }
+    return unique;
+  }
+
   ManifestData ManifestFor(wal::Lsn checkpoint, const std::vector<std::shared_ptr<Part>>& extra,
                            const std::unordered_set<const Part*>& drop) const {  // requires mu
     ManifestData m;
     m.checkpoint_lsn = checkpoint;
     m.next_part_id = next_part_id;
+    m.tombstones = tombstones;
     for (const auto& [name, t] : tenants) {
       for (const auto& p : t->version->parts) {
         if (!drop.count(p.get())) m.parts.push_back({name, p->path});
@@ -380,9 +462,11 @@ struct EventStore::Impl {
     };
     for (auto& [name, t] : snapshot_tenants) {
       std::shared_ptr<const TenantVersion> version;
+      Mask mask;
       {
         std::lock_guard lock(mu);
         version = t->version;
+        mask = MaskOf(*t);
       }
       if (version->frozen.empty()) continue;
       if (Status s = t->dicts->PersistAll(); !s.ok()) {
@@ -394,7 +478,9 @@ struct EventStore::Impl {
       for (const auto& c : version->frozen) {
         auto b = static_cast<uint32_t>(batches.size());
         batches.push_back(&c->rows);
+        const auto& users = c->rows.Ids(Column::kUser);
         for (uint32_t i = 0; i < c->rows.size(); ++i) {
+          if (!mask.empty() && Masked(mask, users[i], c->rows.received_at[i])) continue;
           by_day[DayOf(c->rows.timestamp[i])].push_back({b, i});
         }
       }
@@ -469,6 +555,21 @@ struct EventStore::Impl {
       }
     }
     if (!tenant) return false;
+    CA_RETURN_IF_ERROR(RewriteParts(tenant, inputs));
+    std::lock_guard lock(mu);
+    ++counters.merges;
+    return true;
+  }
+
+  // Replaces `inputs` (parts of one partition of `tenant`) by one part holding their rows minus
+  // those of deleted users (or by nothing when no row is left). Requires flush_mu.
+  Status RewriteParts(const std::shared_ptr<Tenant>& tenant,
+                      const std::vector<std::shared_ptr<Part>>& inputs) {
+    Mask mask;
+    {
+      std::lock_guard lock(mu);
+      mask = MaskOf(*tenant);
+    }
     std::vector<ColumnBatch> batches;
     uint32_t level = 0;
     for (const auto& p : inputs) {
@@ -482,31 +583,129 @@ struct EventStore::Impl {
     std::vector<RowRef> refs;
     for (uint32_t b = 0; b < batches.size(); ++b) {
       ptrs.push_back(&batches[b]);
-      for (uint32_t i = 0; i < batches[b].size(); ++i) refs.push_back({b, i});
+      const auto& users = batches[b].Ids(Column::kUser);
+      for (uint32_t i = 0; i < batches[b].size(); ++i) {
+        if (!mask.empty() && Masked(mask, users[i], batches[b].received_at[i])) continue;
+        refs.push_back({b, i});
+      }
     }
-    SortForPart(ptrs, &refs);
-    CA_ASSIGN_OR_RETURN(
-        auto merged, WriteNewPart(tenant->name, inputs[0]->meta().day, level, Gather(ptrs, refs)));
+    std::vector<std::shared_ptr<Part>> outputs;
+    if (!refs.empty()) {
+      SortForPart(ptrs, &refs);
+      CA_ASSIGN_OR_RETURN(auto merged, WriteNewPart(tenant->name, inputs[0]->meta().day, level,
+                                                    Gather(ptrs, refs)));
+      outputs.push_back(std::move(merged));
+    }
     batches.clear();
+    return ReplaceParts(tenant, inputs, outputs);
+  }
+
+  // Makes `outputs` replace `inputs` in the manifest and in the tenant's version; the inputs'
+  // files go when the last snapshot using them does. Requires flush_mu.
+  Status ReplaceParts(const std::shared_ptr<Tenant>& tenant,
+                      const std::vector<std::shared_ptr<Part>>& inputs,
+                      const std::vector<std::shared_ptr<Part>>& outputs) {
     std::unordered_set<const Part*> drop;
     for (const auto& p : inputs) drop.insert(p.get());
     ManifestData manifest;
     {
       std::lock_guard lock(mu);
-      manifest = ManifestFor(checkpoint_lsn, {merged}, drop);
+      manifest = ManifestFor(checkpoint_lsn, outputs, drop);
     }
     if (Status s = WriteManifest(options.env, options.dir, manifest); !s.ok()) {
-      merged->obsolete = true;
+      for (const auto& p : outputs) p->obsolete = true;
       return s;
     }
     std::lock_guard lock(mu);
     auto next = std::make_shared<TenantVersion>(*tenant->version);
     std::erase_if(next->parts, [&](const auto& p) { return drop.count(p.get()) > 0; });
-    next->parts.push_back(merged);
+    next->parts.insert(next->parts.end(), outputs.begin(), outputs.end());
     tenant->version = std::move(next);
     for (const auto& p : inputs) p->obsolete = true;
-    ++counters.merges;
-    return true;
+    return Status::Ok();
+  }
+
+  // Whether `part` may hold rows masked by `mask` (reads its user and receive-time columns).
+  Result<bool> HoldsMaskedRows(const Part& part, const Mask& mask) {
+    ColumnBatch batch;
+    const auto& granules = part.reader->granules();
+    for (size_t g = 0; g < granules.size(); ++g) {
+      if (!MaskTouches(mask, granules[g].min_user, granules[g].max_user)) continue;
+      CA_RETURN_IF_ERROR(
+          part.reader->ReadGranule(g, ColumnSet{Column::kUser, Column::kReceivedAt}, &batch));
+      const auto& users = batch.Ids(Column::kUser);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (Masked(mask, users[i], batch.received_at[i])) return true;
+      }
+    }
+    return false;
+  }
+
+  // Rewrites every part holding rows of deleted users, then marks those deletions removed.
+  Status PurgeDeleted(int64_t now_ms) {
+    std::lock_guard flush_lock(flush_mu);
+    std::vector<std::pair<std::shared_ptr<Tenant>, Mask>> work;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [name, t] : tenants) {
+        Mask mask = MaskOf(*t);
+        if (!mask.empty()) work.emplace_back(t, std::move(mask));
+      }
+    }
+    for (auto& [tenant, mask] : work) {
+      std::vector<std::shared_ptr<Part>> parts;
+      {
+        std::lock_guard lock(mu);
+        parts = tenant->version->parts;
+      }
+      for (const auto& part : parts) {
+        CA_ASSIGN_OR_RETURN(bool holds, HoldsMaskedRows(*part, mask));
+        if (holds) CA_RETURN_IF_ERROR(RewriteParts(tenant, {part}));
+      }
+    }
+    // Parts no longer hold any of them (the memtable never flushes masked rows): done.
+    bool changed = false;
+    {
+      std::lock_guard lock(mu);
+      for (auto& t : tombstones) {
+        if (t.removed_at_ms == 0) {
+          t.removed_at_ms = now_ms;
+          changed = true;
+        }
+      }
+    }
+    if (!changed) return Status::Ok();
+    ManifestData manifest;
+    {
+      std::lock_guard lock(mu);
+      manifest = ManifestFor(checkpoint_lsn, {}, {});
+    }
+    return WriteManifest(options.env, options.dir, manifest);
+  }
+
+  // Drops the partitions older than each tenant's retention.
+  Status ApplyRetention(int64_t now_ms) {
+    if (!options.retention_days) return Status::Ok();
+    std::lock_guard flush_lock(flush_mu);
+    std::vector<std::pair<std::shared_ptr<Tenant>, std::vector<std::shared_ptr<Part>>>> expired;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [name, t] : tenants) {
+        int days = options.retention_days(name);
+        if (days <= 0) continue;
+        const int32_t first_kept = DayOf(now_ms) - days;
+        std::vector<std::shared_ptr<Part>> old;
+        for (const auto& p : t->version->parts) {
+          if (p->meta().day < first_kept) old.push_back(p);
+        }
+        if (!old.empty()) expired.emplace_back(t, std::move(old));
+      }
+    }
+    for (auto& [tenant, parts] : expired) {
+      spdlog::info("store: retention drops {} parts of tenant {}", parts.size(), tenant->name);
+      CA_RETURN_IF_ERROR(ReplaceParts(tenant, parts, {}));
+    }
+    return Status::Ok();
   }
 
   void ConsumerLoop() {
@@ -556,6 +755,11 @@ struct EventStore::Impl {
       }
       auto merged = MergeOne(options.merge_min_parts);
       if (!merged.ok()) SetError("merge: " + merged.status().ToString());
+      const int64_t now = WallClockMs();
+      if (now - last_retention_ms >= 60'000) {
+        last_retention_ms = now;
+        if (Status s = ApplyRetention(now); !s.ok()) SetError("retention: " + s.ToString());
+      }
     }
   }
 
@@ -582,6 +786,7 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
   CA_ASSIGN_OR_RETURN(ManifestData manifest, ReadManifest(env, options.dir));
   impl->checkpoint_lsn = manifest.checkpoint_lsn;
   impl->next_part_id = std::max<uint64_t>(manifest.next_part_id, 1);
+  impl->tombstones = manifest.tombstones;
 
   // Load the listed parts; remove files a crash left behind (never listed, or merged away).
   std::map<std::string, std::vector<std::string>> listed;
@@ -659,9 +864,10 @@ std::shared_ptr<const TenantSnapshot> EventStore::Snapshot(const std::string& te
   std::lock_guard lock(impl_->mu);
   auto it = impl_->tenants.find(tenant);
   if (it == impl_->tenants.end()) {
-    return std::make_shared<StoreSnapshot>(std::make_shared<TenantVersion>(), nullptr);
+    return std::make_shared<StoreSnapshot>(std::make_shared<TenantVersion>(), nullptr, Mask{});
   }
-  return std::make_shared<StoreSnapshot>(it->second->version, it->second);
+  return std::make_shared<StoreSnapshot>(it->second->version, it->second,
+                                         impl_->MaskOf(*it->second));
 }
 
 std::vector<std::string> EventStore::Tenants() const {
@@ -672,6 +878,56 @@ std::vector<std::string> EventStore::Tenants() const {
 }
 
 Status EventStore::Flush() { return impl_->FlushNow(); }
+
+Result<DeletionReceipt> EventStore::DeleteUser(const std::string& tenant,
+                                               const std::string& user_id, int64_t now_ms) {
+  if (user_id.empty()) return InvalidArgument("delete user: the user id is empty");
+  // Count what the deletion masks, through a snapshot from before it.
+  uint64_t masked = 0;
+  auto before = Snapshot(tenant);
+  if (auto id = before->Lookup(Column::kUser, user_id); id && *id != 0) {
+    ScanRequest request{0, INT64_MAX, ColumnSet{Column::kUser, Column::kReceivedAt}, *id};
+    CA_RETURN_IF_ERROR(before->Scan(request, [&](const ColumnBatch& b) {
+      const auto& users = b.Ids(Column::kUser);
+      for (size_t i = 0; i < b.size(); ++i) {
+        masked += users[i] == *id && b.received_at[i] <= now_ms;
+      }
+      return Status::Ok();
+    }));
+  }
+  std::lock_guard flush_lock(impl_->flush_mu);
+  ManifestData::Tombstone t;
+  t.receipt_id =
+      "del-" + std::to_string(now_ms) + "-" + std::to_string(impl_->tombstones.size() + 1);
+  t.tenant = tenant;
+  t.user_id = user_id;
+  t.deleted_at_ms = now_ms;
+  t.masked_events = masked;
+  ManifestData manifest;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->tombstones.push_back(t);
+    manifest = impl_->ManifestFor(impl_->checkpoint_lsn, {}, {});
+  }
+  if (Status s = WriteManifest(impl_->options.env, impl_->options.dir, manifest); !s.ok()) {
+    std::lock_guard lock(impl_->mu);
+    impl_->tombstones.pop_back();
+    return s;
+  }
+  return t;
+}
+
+std::vector<DeletionReceipt> EventStore::Deletions() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->tombstones;
+}
+
+Status EventStore::Compact(int64_t now_ms) {
+  CA_RETURN_IF_ERROR(Flush());
+  CA_RETURN_IF_ERROR(impl_->PurgeDeleted(now_ms));
+  CA_RETURN_IF_ERROR(MergeAll());
+  return impl_->ApplyRetention(now_ms);
+}
 
 Status EventStore::MergeAll() {
   while (true) {

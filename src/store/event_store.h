@@ -16,6 +16,7 @@
 #include "base/status.h"
 #include "event/event.h"
 #include "io/env.h"
+#include "store/manifest.h"
 #include "store/tenant_snapshot.h"
 #include "wal/wal.h"
 
@@ -35,7 +36,13 @@ struct StoreOptions {
   size_t merge_min_parts = 4;
   /// How often the consumer looks for new WAL records when it has caught up.
   int poll_interval_ms = 20;
+  /// Days of raw events a tenant keeps (0 or less: forever); older (UTC) day partitions are
+  /// dropped whole. Checked every minute. Null: keep everything.
+  std::function<int(const std::string& tenant)> retention_days;
 };
+
+/// The receipt of a user's deletion (GDPR).
+using DeletionReceipt = ManifestData::Tombstone;
 
 /// Counters for metrics and tests.
 struct StoreStats {
@@ -86,6 +93,18 @@ class EventStore {
   Status Flush();
   /// Merges every partition that has more than one part.
   Status MergeAll();
+
+  /// Deletes one user's events (GDPR): those received up to `now_ms` are masked from every read
+  /// at once (durably: the deletion is in the manifest before this returns), never written into
+  /// a part again, and physically removed at the next rewrite of the parts holding them (a
+  /// merge, or Compact). Returns the receipt with the number of events masked.
+  Result<DeletionReceipt> DeleteUser(const std::string& tenant, const std::string& user_id,
+                                     int64_t now_ms);
+  /// Every deletion receipt, with `removed_at_ms` once no part holds the events.
+  std::vector<DeletionReceipt> Deletions() const;
+  /// Flushes the memtable, rewrites every part holding deleted users' rows (completing their
+  /// deletions), merges each partition into one part and applies retention.
+  Status Compact(int64_t now_ms);
   /// Waits until the WAL records below `lsn` are visible to queries; kUnavailable on timeout.
   Status WaitApplied(wal::Lsn lsn, int64_t timeout_ms);
   /// Reads the WAL up to its durable end now (offline use and tests).

@@ -7,6 +7,7 @@
 
 #include "event/event_codec.h"
 #include "io/fault_env.h"
+#include "store/part_format.h"
 #include "wal/wal_test_util.h"
 
 namespace ca::store {
@@ -296,6 +297,87 @@ TEST_F(EventStoreTest, EventKeysOfPartsFeedDeduplication) {
           ->ForEachEventKey(kStart + 4 * kDay, [&](const auto&, const auto&, int64_t) { ++later; })
           .ok());
   EXPECT_EQ(later, 0u);
+}
+
+}  // namespace
+}  // namespace ca::store
+
+namespace ca::store {
+namespace {
+
+TEST_F(EventStoreTest, DeletedUserIsMaskedAtOnceAndRemovedByCompaction) {
+  OpenAll();
+  Ingest("acme", 0, 340);  // user-3 has 20 events
+  ASSERT_TRUE(store_->Flush().ok());
+  Ingest("acme", 340, 408);  // 4 more of user-3, only in the memtable
+  auto before = store_->Snapshot("acme");
+  auto receipt = store_->DeleteUser("acme", "user-3", kStart + 4 * kDay);
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  EXPECT_EQ(receipt->masked_events, 24u);
+  EXPECT_EQ(receipt->removed_at_ms, 0);
+
+  auto count_user3 = [&](const TenantSnapshot& snap) {
+    int n = 0;
+    for (const auto& [id, c] : Ids(snap)) {
+      int k = std::stoi(id.substr(3));
+      n += (k % 17 == 3);
+    }
+    return n;
+  };
+  EXPECT_EQ(count_user3(*store_->Snapshot("acme")), 0);
+  EXPECT_EQ(Ids(*store_->Snapshot("acme")).size(), 408u - 24u);
+  EXPECT_EQ(count_user3(*before), 24);  // a snapshot from before the deletion is unchanged
+
+  // The deletion survives a crash, and the masked rows never reach a part.
+  Crash();
+  OpenAll();
+  EXPECT_EQ(count_user3(*store_->Snapshot("acme")), 0);
+  ASSERT_TRUE(store_->Compact(kStart + 5 * kDay).ok());
+  auto deletions = store_->Deletions();
+  ASSERT_EQ(deletions.size(), 1u);
+  EXPECT_EQ(deletions[0].removed_at_ms, kStart + 5 * kDay);
+  // Physically gone: read every part's user column directly.
+  auto user = store_->Snapshot("acme")->Lookup(Column::kUser, "user-3");
+  ASSERT_TRUE(user.has_value());
+  auto files = env_.GetChildren(store_options_.dir + "/acme/parts");
+  ASSERT_TRUE(files.ok());
+  for (const auto& file : *files) {
+    auto reader = PartReader::Open(&env_, store_options_.dir + "/acme/parts/" + file);
+    ASSERT_TRUE(reader.ok());
+    ColumnBatch b;
+    for (size_t g = 0; g < (*reader)->granules().size(); ++g) {
+      ASSERT_TRUE((*reader)->ReadGranule(g, ColumnSet{Column::kUser}, &b).ok());
+      for (uint32_t u : b.Ids(Column::kUser)) ASSERT_NE(u, *user) << file;
+    }
+  }
+  // Later events of the same user are kept.
+  event::Event later = MakeEvent("acme", 3);
+  later.event_id = "later";
+  later.received_at_ms = kStart + 6 * kDay;
+  std::string payload;
+  event::EncodeEvent(later, &payload);
+  wal::Lsn end = 0;
+  ASSERT_TRUE(wal::testing::AppendAndWait(wal_.get(), {payload}, &end).ok());
+  ASSERT_TRUE(store_->WaitApplied(end, 1000).ok());
+  EXPECT_TRUE(Ids(*store_->Snapshot("acme")).count("later"));
+}
+
+TEST_F(EventStoreTest, RetentionDropsWholeOldPartitions) {
+  int retention = 0;
+  store_options_.retention_days = [&](const std::string& tenant) {
+    return tenant == "acme" ? retention : 0;
+  };
+  OpenAll();
+  Ingest("acme", 0, 300);  // days kStart, +1, +2
+  Ingest("other", 0, 30);
+  ASSERT_TRUE(store_->Flush().ok());
+  retention = 2;  // "now" is day kStart+3: keep days +1 and +2
+  ASSERT_TRUE(store_->Compact(kStart + 3 * kDay + 1000).ok());
+  auto ids = Ids(*store_->Snapshot("acme"));
+  EXPECT_EQ(ids.size(), 200u);
+  for (const auto& [id, n] : ids) EXPECT_NE(std::stoi(id.substr(3)) % 3, 0) << id;
+  EXPECT_EQ(Ids(*store_->Snapshot("other")).size(), 30u);
+  EXPECT_EQ(store_->stats().parts, 2u + 3u);
 }
 
 }  // namespace

@@ -27,9 +27,9 @@ struct JsonShredStats {
 };
 
 /// Limits shared by encoder and decoder; they bound a decoder's memory on hostile input.
-inline constexpr size_t kMaxJsonDepth = 64;                 ///< nesting of objects
-inline constexpr size_t kMaxJsonSubColumnValues = 65536;    ///< values of one sub-column
-inline constexpr size_t kMaxJsonBlockValues = 65536 * 64;   ///< values of all sub-columns
+inline constexpr size_t kMaxJsonDepth = 64;                ///< nesting of objects
+inline constexpr size_t kMaxJsonSubColumnValues = 65536;   ///< values of one sub-column
+inline constexpr size_t kMaxJsonBlockValues = 65536 * 64;  ///< values of all sub-columns
 
 /// True when `value` would be shredded: a JSON object without whitespace outside strings, nested
 /// at most kMaxJsonDepth deep, whose leaves are strings, numbers, true/false/null or arrays.

@@ -64,16 +64,46 @@ Result<ManifestData> ReadManifest(io::Env* env, const std::string& dir) {
     if (!SafeRelativePath(e.tenant, e.path)) return bad("bad part path " + e.path);
     m.parts.push_back(std::move(e));
   }
+  const auto& tombstones = json.value("tombstones", nlohmann::json::array());
+  if (!tombstones.is_array()) return bad("tombstones is not an array");
+  for (const auto& t : tombstones) {
+    ManifestData::Tombstone d;
+    if (!t.is_object() || !t.value("receipt_id", nlohmann::json()).is_string() ||
+        !t.value("tenant", nlohmann::json()).is_string() ||
+        !t.value("user_id", nlohmann::json()).is_string() ||
+        !t.value("deleted_at_ms", nlohmann::json()).is_number_integer() ||
+        !t.value("masked_events", nlohmann::json()).is_number_unsigned() ||
+        !t.value("removed_at_ms", nlohmann::json()).is_number_integer()) {
+      return bad("bad tombstone entry");
+    }
+    d.receipt_id = t["receipt_id"].get<std::string>();
+    d.tenant = t["tenant"].get<std::string>();
+    d.user_id = t["user_id"].get<std::string>();
+    d.deleted_at_ms = t["deleted_at_ms"].get<int64_t>();
+    d.masked_events = t["masked_events"].get<uint64_t>();
+    d.removed_at_ms = t["removed_at_ms"].get<int64_t>();
+    m.tombstones.push_back(std::move(d));
+  }
   return m;
 }
 
 Status WriteManifest(io::Env* env, const std::string& dir, const ManifestData& manifest) {
   nlohmann::json parts = nlohmann::json::array();
   for (const auto& p : manifest.parts) parts.push_back({{"tenant", p.tenant}, {"path", p.path}});
+  nlohmann::json tombstones = nlohmann::json::array();
+  for (const auto& t : manifest.tombstones) {
+    tombstones.push_back({{"receipt_id", t.receipt_id},
+                          {"tenant", t.tenant},
+                          {"user_id", t.user_id},
+                          {"deleted_at_ms", t.deleted_at_ms},
+                          {"masked_events", t.masked_events},
+                          {"removed_at_ms", t.removed_at_ms}});
+  }
   nlohmann::json json = {{"version", kVersion},
                          {"checkpoint_lsn", manifest.checkpoint_lsn},
                          {"next_part_id", manifest.next_part_id},
-                         {"parts", parts}};
+                         {"parts", parts},
+                         {"tombstones", tombstones}};
   std::string body = json.dump();
   std::string data(kMagic);
   uint32_t crc = crc32c::Value(body);

@@ -19,6 +19,7 @@ TEST(ManifestTest, RoundTripsAndAbsentIsEmpty) {
   m.checkpoint_lsn = 12345;
   m.next_part_id = 7;
   m.parts = {{"demo", "demo/parts/00020000-000000000001.part"}};
+  m.tombstones = {{"del-1", "demo", "user-7", 1234, 42, 0}};
   ASSERT_TRUE(WriteManifest(env, dir.path(), m).ok());
   auto back = ReadManifest(env, dir.path());
   ASSERT_TRUE(back.ok()) << back.status().ToString();

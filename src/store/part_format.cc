@@ -83,9 +83,11 @@ BlockValues ValuesOf(const ColumnBatch& b, Column c, size_t start, size_t count)
       break;
     case Column::kProperties:
       v.str = std::span(b.properties).subspan(start, count);
+      v.json_objects = true;
       break;
     case Column::kContext:
       v.str = std::span(b.context).subspan(start, count);
+      v.json_objects = true;
       break;
     default:
       v.u32 = std::span(b.Ids(c)).subspan(start, count);
