@@ -1,5 +1,7 @@
 #include "store/json_shred.h"
 
+#include <zstd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -11,11 +13,90 @@
 namespace ca::store {
 namespace {
 
-/// Sub-column forms (the first byte of a sub-column); the numbers are those of the string
-/// encodings they resemble.
-constexpr uint8_t kFormPlain = static_cast<uint8_t>(Encoding::kPlain);
-constexpr uint8_t kFormDictionary = static_cast<uint8_t>(Encoding::kDictionary);
-constexpr uint8_t kFormPrefixNumber = static_cast<uint8_t>(Encoding::kPrefixNumber);
+/// Sub-column forms (the first byte of a sub-column).
+constexpr uint8_t kFormPlain = 0;         ///< the string plain encoding of the values
+constexpr uint8_t kFormDictionary = 1;    ///< distinct values + an id block
+constexpr uint8_t kFormPrefixNumber = 2;  ///< the string prefix_number encoding of the values
+
+/// The string encoding that lays out the values of form kFormPlain or kFormPrefixNumber.
+Encoding FormEncoding(uint8_t form) {
+  return form == kFormPrefixNumber ? Encoding::kPrefixNumber : Encoding::kPlain;
+}
+
+/// Bit 7 of an id block's tag: the ids are recency codes. Code 0 = the lowest id not used yet
+/// in the block, 1..kRecentIds = the id used that many distinct ids ago, kRecentIds + 1 + id = id.
+constexpr uint8_t kRecencyFlag = 0x80;
+constexpr size_t kRecentIds = 16;
+
+/// The ids most recently used, most recent first, at most kRecentIds.
+class RecentList {
+ public:
+  /// Position of `id` in the list, or -1.
+  int Find(uint32_t id) const {
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      if (ids_[i] == id) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  uint32_t At(size_t pos) const { return ids_[pos]; }
+  size_t size() const { return ids_.size(); }
+  /// Moves `id` (at `pos`, or -1 when absent) to the front.
+  void Use(uint32_t id, int pos) {
+    if (pos < 0) {
+      if (ids_.size() < kRecentIds) ids_.push_back(id);
+      pos = static_cast<int>(ids_.size()) - 1;
+    }
+    for (int i = pos; i > 0; --i) ids_[i] = ids_[i - 1];
+    ids_[0] = id;
+  }
+
+ private:
+  std::vector<uint32_t> ids_;
+};
+
+std::vector<uint32_t> ToRecency(std::span<const uint32_t> ids) {
+  std::vector<uint32_t> codes(ids.size());
+  RecentList recent;
+  uint32_t next_new = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const uint32_t id = ids[i];
+    const int pos = id == next_new ? -1 : recent.Find(id);
+    if (id == next_new) {
+      codes[i] = 0;
+      ++next_new;
+    } else {
+      codes[i] =
+          pos >= 0 ? static_cast<uint32_t>(pos) + 1 : static_cast<uint32_t>(kRecentIds + 1 + id);
+    }
+    recent.Use(id, pos);
+  }
+  return codes;
+}
+
+/// Inverse of ToRecency in place; false when a code names no value (ids must be < d).
+bool FromRecency(std::vector<uint32_t>* codes, uint64_t d) {
+  RecentList recent;
+  uint64_t next_new = 0;
+  for (uint32_t& code : *codes) {
+    uint32_t id;
+    int pos = -1;
+    if (code == 0) {
+      if (next_new >= d) return false;
+      id = static_cast<uint32_t>(next_new++);
+    } else if (code <= kRecentIds) {
+      if (code > recent.size()) return false;
+      pos = static_cast<int>(code - 1);
+      id = recent.At(static_cast<size_t>(pos));
+    } else {
+      if (code - kRecentIds - 1 >= d) return false;
+      id = static_cast<uint32_t>(code - kRecentIds - 1);
+      pos = recent.Find(id);
+    }
+    recent.Use(id, pos);
+    code = id;
+  }
+  return true;
+}
 
 /// Integer encodings tried for shape ids and dictionary ids, in order of preference on ties.
 constexpr Encoding kIdEncodings[] = {Encoding::kConstant, Encoding::kRle, Encoding::kFor,
@@ -284,32 +365,52 @@ class RowParser {
   std::string cur_path_;
 };
 
-/// Appends an integer block: u8 encoding, varint length, the uint32 encoding of `ids`.
+/// Estimated stored size of `bytes` once the block is compressed: their zstd size.
+size_t Cost(std::string_view bytes) {
+  thread_local std::string buf;
+  buf.resize(ZSTD_compressBound(bytes.size()));
+  const size_t n = ZSTD_compress(buf.data(), buf.size(), bytes.data(), bytes.size(), 1);
+  return ZSTD_isError(n) ? bytes.size() : std::min(n, bytes.size());
+}
+
+/// Appends an id block: u8 tag (uint32 encoding, | kRecencyFlag for recency codes), varint
+/// length, the uint32 encoding of the ids or codes. `ids` must be numbered by first use (each new
+/// id is the lowest unused one), which makes recency code 0 frequent.
 void PutIdBlock(std::span<const uint32_t> ids, std::string* out) {
-  BlockValues v;
-  v.kind = ColumnKind::kUInt32;
-  v.u32 = ids;
+  const std::vector<uint32_t> codes = ToRecency(ids);
   std::string best, candidate;
-  Encoding best_e = Encoding::kFor;
+  uint8_t best_tag = 0;
+  size_t best_cost = 0;
   bool found = false;
-  for (Encoding e : kIdEncodings) {
-    candidate.clear();
-    if (!EncodeWith(e, v, &candidate)) continue;
-    if (!found || candidate.size() < best.size()) {
-      found = true;
-      best_e = e;
-      best.swap(candidate);
+  for (bool recency : {false, true}) {
+    BlockValues v;
+    v.kind = ColumnKind::kUInt32;
+    v.u32 = recency ? std::span<const uint32_t>(codes) : ids;
+    for (Encoding e : kIdEncodings) {
+      candidate.clear();
+      if (!EncodeWith(e, v, &candidate)) continue;
+      const size_t cost = Cost(candidate);
+      if (!found || cost < best_cost) {
+        found = true;
+        best_cost = cost;
+        best_tag = static_cast<uint8_t>(static_cast<uint8_t>(e) | (recency ? kRecencyFlag : 0));
+        best.swap(candidate);
+      }
     }
   }
-  out->push_back(static_cast<char>(best_e));
+  out->push_back(static_cast<char>(best_tag));
   PutBytes(out, best);
 }
 
-bool ReadIdBlock(Reader& r, size_t n, std::vector<uint32_t>* ids) {
-  uint8_t e;
+/// Reads an id block of `n` ids, each < `d`.
+bool ReadIdBlock(Reader& r, size_t n, uint64_t d, std::vector<uint32_t>* ids) {
+  uint8_t tag;
   std::string_view bytes;
-  if (!r.U8(&e) || !r.Bytes(&bytes)) return false;
-  return DecodeUInt32(static_cast<Encoding>(e), bytes, n, ids).ok();
+  if (!r.U8(&tag) || !r.Bytes(&bytes)) return false;
+  const auto e = static_cast<Encoding>(tag & ~kRecencyFlag);
+  if (!DecodeUInt32(e, bytes, n, ids).ok()) return false;
+  if ((tag & kRecencyFlag) != 0) return FromRecency(ids, d);
+  return std::all_of(ids->begin(), ids->end(), [&](uint32_t id) { return id < d; });
 }
 
 /// The smallest of the sub-column forms for `values`.
@@ -340,7 +441,7 @@ std::string EncodeSubColumn(const std::vector<std::string_view>& values) {
   std::string candidate;
   for (uint8_t form : {kFormPlain, kFormPrefixNumber}) {
     candidate.assign(1, static_cast<char>(form));
-    if (!EncodeWith(static_cast<Encoding>(form), sv, &candidate)) continue;
+    if (!EncodeWith(FormEncoding(form), sv, &candidate)) continue;
     if (candidate.size() < best.size()) best.swap(candidate);
   }
   return best;
@@ -361,7 +462,7 @@ Status DecodeSubColumn(std::string_view data, size_t m, SubColumn* col) {
   switch (form) {
     case kFormPlain:
     case kFormPrefixNumber:
-      return DecodeString(static_cast<Encoding>(form), r.Rest(), m, &col->dict);
+      return DecodeString(FormEncoding(form), r.Rest(), m, &col->dict);
     case kFormDictionary: {
       uint64_t d;
       std::string_view dict_bytes;
@@ -369,11 +470,7 @@ Status DecodeSubColumn(std::string_view data, size_t m, SubColumn* col) {
         return Bad("bad sub-column dictionary");
       }
       CA_RETURN_IF_ERROR(DecodeString(Encoding::kPlain, dict_bytes, d, &col->dict));
-      if (!ReadIdBlock(r, m, &col->ids) || !r.done()) return Bad("bad sub-column ids");
-      for (uint32_t id : col->ids) {
-        if (id >= d) return Bad("sub-column id out of range");
-      }
-      if (m == 0) col->ids.clear();
+      if (!ReadIdBlock(r, m, d, &col->ids) || !r.done()) return Bad("bad sub-column ids");
       return Status::Ok();
     }
     default:
@@ -505,12 +602,9 @@ Status DecodeJsonShred(std::string_view data, size_t n, std::vector<std::string>
     slot_begin[i + 1] = slot_cols.size();
   }
   std::vector<uint32_t> row_shape;
-  if (!ReadIdBlock(r, n, &row_shape)) return Bad("bad row shapes");
+  if (!ReadIdBlock(r, n, s, &row_shape)) return Bad("bad row shapes");
   std::vector<uint64_t> shape_rows(s, 0);
-  for (uint32_t id : row_shape) {
-    if (id >= s) return Bad("row shape out of range");
-    ++shape_rows[id];
-  }
+  for (uint32_t id : row_shape) ++shape_rows[id];
   std::vector<uint64_t> m(p, 0);
   uint64_t total = 0;
   for (size_t i = 0; i < s; ++i) {

@@ -119,6 +119,24 @@ TEST(JsonShredTest, UnshreddableRowsAreStoredRaw) {
   EXPECT_EQ(stats.shredded_rows, 26u);
 }
 
+TEST(JsonShredTest, CountersUsePrefixNumberSubColumns) {
+  std::vector<std::string> values;
+  for (int i = 0; i < 500; ++i) {
+    values.push_back("{\"seq\":" + std::to_string(1000 + i * 7) + ",\"id\":\"e" +
+                     std::to_string(i) + "\"}");
+  }
+  RoundTrip(values);
+  std::string prefix_coded, all_plain;
+  EncodeJsonShred(values, &prefix_coded);
+  // The same rows with a leading zero in one number: prefix_number no longer applies to "seq".
+  values[250] = R"({"seq":0999,"id":"e250"})";
+  EXPECT_FALSE(IsShreddableJson(values[250]));
+  values[250] = R"({"seq":-1,"id":"e250"})";
+  RoundTrip(values);
+  EncodeJsonShred(values, &all_plain);
+  EXPECT_LT(prefix_coded.size() + 500, all_plain.size());
+}
+
 TEST(JsonShredTest, EmptyAndSingleRowBlocks) {
   RoundTrip({});
   RoundTrip({""});

@@ -593,17 +593,23 @@ TEST(PartFormatTest, DamagedJsonShredBlockIsCorruptionOrHarmless) {
     ASSERT_EQ(b.encoding, Encoding::kJsonShred) << ColumnName(c);
     ++blocks;
     const std::string block = good.substr(b.offset, b.size);
+    // Reads only the damaged block (a full OpenAndVerify per damage is too slow under ASan).
+    auto read = [&](std::string part) {
+      auto r = PartReader::FromBuffer(std::move(part), "damaged.part");
+      if (!r.ok()) return r.status();
+      ColumnBatch out;
+      return (*r)->ReadGranule(1, {c}, &out);
+    };
     ASSERT_TRUE(OpenAndVerify(ReplaceBlock(good, b, block)).ok());
     for (size_t len = 0; len < block.size(); ++len) {
-      ASSERT_EQ(OpenAndVerify(ReplaceBlock(good, b, block.substr(0, len))).code(),
-                ErrorCode::kCorruption)
+      ASSERT_EQ(read(ReplaceBlock(good, b, block.substr(0, len))).code(), ErrorCode::kCorruption)
           << ColumnName(c) << " cut to " << len;
     }
     for (size_t i = 0; i < block.size(); ++i) {
       for (uint8_t mask : {0x01, 0x80}) {
         std::string bad = block;
         bad[i] = static_cast<char>(bad[i] ^ mask);
-        Status s = OpenAndVerify(ReplaceBlock(good, b, bad));
+        Status s = read(ReplaceBlock(good, b, bad));
         if (!s.ok()) {
           ASSERT_EQ(s.code(), ErrorCode::kCorruption) << ColumnName(c) << " byte " << i;
           ++corrupt;
