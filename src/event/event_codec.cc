@@ -134,12 +134,12 @@ void EncodeEvent(const Event& e, std::string* out) {
   PutString(e.context_json, out);
 }
 
-Result<Event> DecodeEvent(std::string_view payload) {
+Status DecodeEventInto(std::string_view payload, Event* out) {
   Reader r(payload);
   CA_RETURN_IF_ERROR(CheckType(&r));
   EventKey key;
   if (!ReadKey(&r, &key)) return Bad("truncated key");
-  Event e;
+  Event& e = *out;
   e.tenant.assign(key.tenant);
   e.event_id.assign(key.event_id);
   e.received_at_ms = key.received_at_ms;
@@ -154,6 +154,12 @@ Result<Event> DecodeEvent(std::string_view payload) {
     return Bad("truncated field");
   }
   if (!r.AtEnd()) return Bad("trailing bytes");
+  return Status::Ok();
+}
+
+Result<Event> DecodeEvent(std::string_view payload) {
+  Event e;
+  CA_RETURN_IF_ERROR(DecodeEventInto(payload, &e));
   return e;
 }
 

@@ -20,6 +20,9 @@ void EncodeEvent(const Event& event, std::string* out);
 /// truncated or over-long varint, a length past the end, or trailing bytes. Never reads outside
 /// `payload`.
 Result<Event> DecodeEvent(std::string_view payload);
+/// DecodeEvent into `*out`, reusing its strings' capacity (for loops over many records). On error
+/// `*out` holds a partial event.
+Status DecodeEventInto(std::string_view payload, Event* out);
 
 /// The fields needed to rebuild the deduplication index, viewing into the payload (valid while
 /// the payload bytes are).

@@ -266,6 +266,8 @@ struct EventStore::Impl {
   // Consumer state (consumer thread, or the caller of CatchUp before Start).
   std::unique_ptr<wal::Reader> reader;
   wal::Lsn read_lsn = 0;
+  std::string payload;  // scratch, reused record to record
+  event::Event event;   // scratch, reused record to record
 
   std::mutex bg_mu;
   std::condition_variable bg_cv;
@@ -302,17 +304,18 @@ struct EventStore::Impl {
     std::vector<Tenant*> touched;
     size_t n = 0;
     wal::Lsn lsn = 0;
-    std::string payload;
+    std::shared_ptr<Tenant> tenant;
     while (n < max_records) {
       CA_ASSIGN_OR_RETURN(bool more, reader->Next(&lsn, &payload));
       if (!more) break;
-      auto event = event::DecodeEvent(payload);
-      if (!event.ok()) {
-        return event.status().WithContext("wal record at lsn " + std::to_string(lsn));
+      if (Status s = event::DecodeEventInto(payload, &event); !s.ok()) {
+        return s.WithContext("wal record at lsn " + std::to_string(lsn));
       }
-      CA_ASSIGN_OR_RETURN(auto tenant, GetTenant(event->tenant));
+      if (!tenant || tenant->name != event.tenant) {
+        CA_ASSIGN_OR_RETURN(tenant, GetTenant(event.tenant));
+      }
       if (tenant->pending.rows.size() == 0) touched.push_back(tenant.get());
-      AddRow(&tenant->pending, *event, *tenant->dicts);
+      AddRow(&tenant->pending, event, *tenant->dicts);
       read_lsn = lsn + wal::format::kRecordHeaderSize + payload.size();
       ++n;
     }
@@ -770,6 +773,28 @@ struct EventStore::Impl {
   }
 };
 
+namespace {
+
+// The end of the log: the durable end of a live WAL, else where an offline reader stops.
+Result<wal::Lsn> LogEnd(const wal::Options& wal_options, wal::Wal* live) {
+  if (live) return live->durable_lsn();
+  auto first = wal::OldestLsn(wal_options);
+  if (!first.ok()) {
+    if (first.status().code() == ErrorCode::kNotFound) return wal::Lsn{0};
+    return first.status();
+  }
+  CA_ASSIGN_OR_RETURN(auto reader, wal::Reader::Open(wal_options, *first));
+  wal::Lsn lsn = *first, end = *first;
+  std::string payload;
+  while (true) {
+    CA_ASSIGN_OR_RETURN(bool more, reader->Next(&lsn, &payload));
+    if (!more) return end;
+    end = lsn + wal::format::kRecordHeaderSize + payload.size();
+  }
+}
+
+}  // namespace
+
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 EventStore::~EventStore() { (void)Close(); }
@@ -819,6 +844,24 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
     tenant->version = std::move(version);
   }
   if (live) CA_RETURN_IF_ERROR(live->RegisterConsumer(kConsumerName));
+
+  // A WAL cut below the checkpoint (`wal repair` after the store had consumed the lost records,
+  // which are safe in parts) appends its next records at LSNs the store believes consumed: move
+  // the checkpoint down to the log's end, durably, before anything is appended there.
+  CA_ASSIGN_OR_RETURN(wal::Lsn log_end, LogEnd(wal_options, live));
+  if (manifest.checkpoint_lsn > log_end) {
+    spdlog::warn(
+        "store: the WAL ends at {} below the store checkpoint {} (was it repaired?); "
+        "continuing from the WAL's end",
+        log_end, manifest.checkpoint_lsn);
+    manifest.checkpoint_lsn = log_end;
+    impl->checkpoint_lsn = log_end;
+    if (live) {
+      manifest.tombstones = impl->tombstones;
+      CA_RETURN_IF_ERROR(WriteManifest(env, options.dir, manifest));
+      CA_RETURN_IF_ERROR(live->CommitCheckpoint(kConsumerName, log_end));
+    }
+  }
 
   // Replay the WAL from the checkpoint.
   impl->read_lsn = manifest.checkpoint_lsn;

@@ -382,3 +382,23 @@ TEST_F(EventStoreTest, RetentionDropsWholeOldPartitions) {
 
 }  // namespace
 }  // namespace ca::store
+
+namespace ca::store {
+namespace {
+
+TEST_F(EventStoreTest, WalCutBelowTheCheckpointKeepsNewEvents) {
+  OpenAll();
+  Ingest("acme", 0, 300);
+  ASSERT_TRUE(store_->Flush().ok());
+  CloseAll();
+  // The log is lost or cut below the store's checkpoint (e.g. `wal repair`): it starts over.
+  ASSERT_EQ(std::system(("rm -rf '" + wal_options_.dir + "'").c_str()), 0);
+  OpenAll();
+  Ingest("acme", 300, 400);  // appended at LSNs the old checkpoint covered
+  Crash();
+  OpenAll();
+  ExpectExactly(Ids(*store_->Snapshot("acme")), 0, 400);
+}
+
+}  // namespace
+}  // namespace ca::store
