@@ -1496,18 +1496,51 @@ Result<Json> RunEvents(Scan& scan, const EventsSpec& es) {
   const QuerySpec& spec = scan.spec;
   const size_t limit = static_cast<size_t>(std::max(es.limit, 1));
   CA_RETURN_IF_ERROR(scan.Init());
-  for (Column c : {Column::kEventId, Column::kReceivedAt, Column::kType, Column::kUser,
-                   Column::kAnonymous, Column::kSession, Column::kProperties, Column::kContext}) {
-    scan.columns.Add(c);
-  }
+  int64_t from = spec.from_ms;
   int64_t to = spec.to_ms;
   if (es.after.has_value()) to = std::min(to, es.after->first + 1);
+
+  // Pass 1, on the timestamp, the event id and the filters' columns only: the oldest
+  // (timestamp, event_id) of the page. Pass 2 then decodes the wide columns (properties,
+  // context) only from [that timestamp, to): usually the last day's parts, not the whole range.
+  {
+    scan.columns.Add(Column::kEventId);
+    std::vector<std::pair<int64_t, std::string>> keys;  // min-heap: the oldest kept on top
+    const auto older_on_top = [](const auto& a, const auto& b) {
+      return Newer(a.first, a.second, b.first, b.second);
+    };
+    CA_RETURN_IF_ERROR(scan.Run(from, to, [&](const ColumnBatch& b, Sel& sel) {
+      ApplyFilters(scan.global, b, &sel, &scan.scratch);
+      for (uint32_t r : sel) {
+        const int64_t ts = b.timestamp[r];
+        const std::string& id = b.event_id[r];
+        if (es.after.has_value() && !Newer(es.after->first, es.after->second, ts, id)) continue;
+        if (keys.size() == limit && !Newer(ts, id, keys.front().first, keys.front().second)) {
+          continue;
+        }
+        if (keys.size() == limit) {
+          std::pop_heap(keys.begin(), keys.end(), older_on_top);
+          keys.back() = {ts, id};
+        } else {
+          keys.emplace_back(ts, id);
+        }
+        std::push_heap(keys.begin(), keys.end(), older_on_top);
+      }
+      return Status::Ok();
+    }));
+    if (keys.size() == limit) from = std::max(from, keys.front().first);
+  }
+  for (Column c : {Column::kReceivedAt, Column::kType, Column::kUser, Column::kAnonymous,
+                   Column::kSession, Column::kProperties, Column::kContext}) {
+    scan.columns.Add(c);
+  }
+
   // Min-heap by (ts, event_id): the oldest kept row on top.
   std::vector<KeptEvent> heap;
   const auto older_on_top = [](const KeptEvent& a, const KeptEvent& b) {
     return Newer(a.ts, a.event_id, b.ts, b.event_id);
   };
-  CA_RETURN_IF_ERROR(scan.Run(spec.from_ms, to, [&](const ColumnBatch& b, Sel& sel) {
+  CA_RETURN_IF_ERROR(scan.Run(from, to, [&](const ColumnBatch& b, Sel& sel) {
     ApplyFilters(scan.global, b, &sel, &scan.scratch);
     for (uint32_t r : sel) {
       const int64_t ts = b.timestamp[r];
