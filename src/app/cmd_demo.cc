@@ -131,16 +131,25 @@ void AddDemoCommand(CLI::App* app) {
       spdlog::info("demo: data directory {} already holds the demo; not generating again",
                    dir.root);
     }
+    const std::string url = server.url();
+    const std::string secret_key = (*credentials)["secret_key"];
     std::printf(
         "listening on %s\n\nCareer Analytics demo is running.\n  URL:        %s\n  tenant:     "
         "demo\n  write key:  %s\n  secret key: %s\n  (also in %s/demo-credentials.json)\n\nTry:\n"
         "  curl -s -X POST %s/api/analytics/events -H 'X-Write-Key: %s' \\\n"
         "    -H 'Content-Type: application/json' -d "
         "'{\"events\":[{\"type\":\"job_view\",\"user_id\":\"u1\",\"properties\":"
-        "{\"job_id\":\"j1\"}}]}'\n\nStop with Ctrl-C.\n",
-        server.url().c_str(), server.url().c_str(), write_key.c_str(),
-        std::string((*credentials)["secret_key"]).c_str(), dir.root.c_str(), server.url().c_str(),
-        write_key.c_str());
+        "{\"job_id\":\"j1\"}}]}'\n"
+        "  curl -s -X POST %s/analytics/query -H 'Authorization: Bearer %s' -d "
+        "'{\"kind\":\"trends\",\"from\":%lld,\"to\":%lld,\"interval\":\"week\","
+        "\"series\":[{\"event\":\"job_apply\"},{\"event\":\"page_view\",\"math\":"
+        "\"unique_users\"}]}'\n"
+        "  curl -s '%s/analytics/metrics/week?user_id=user-0001' -H 'Authorization: Bearer %s'\n"
+        "\nStop with Ctrl-C.\n",
+        url.c_str(), url.c_str(), write_key.c_str(), secret_key.c_str(), dir.root.c_str(),
+        url.c_str(), write_key.c_str(), url.c_str(), secret_key.c_str(),
+        static_cast<long long>(NowMillis() - 90LL * 86'400'000),
+        static_cast<long long>(NowMillis() + 86'400'000), url.c_str(), secret_key.c_str());
     std::fflush(stdout);
     int sig = wait_for_signal();
     spdlog::info("signal {}: shutting down", sig);
