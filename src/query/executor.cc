@@ -541,6 +541,7 @@ Result<std::vector<CompiledFilter>> CompileFilters(const std::vector<Filter>& fs
 // An event type plus its filters, compiled.
 struct CompiledMatcher {
   bool never = false;
+  bool any_type = false;  // event "*"
   uint32_t type_id = 0;
   std::vector<CompiledFilter> filters;
 
@@ -548,6 +549,10 @@ struct CompiledMatcher {
   void Apply(const ColumnBatch& b, Sel* sel, std::string* scratch) const {
     if (never) {
       sel->clear();
+      return;
+    }
+    if (any_type) {
+      ApplyFilters(filters, b, sel, scratch);
       return;
     }
     const uint32_t* types = b.Ids(Column::kType).data();
@@ -567,9 +572,13 @@ Result<CompiledMatcher> CompileMatcher(const EventMatcher& m, const TenantSnapsh
                                        ColumnSet* cols) {
   CompiledMatcher c;
   cols->Add(Column::kType);
-  const std::optional<uint32_t> id = snap.Lookup(Column::kType, m.event);
-  if (!id.has_value() || *id == 0) c.never = true;
-  c.type_id = id.value_or(0);
+  if (m.event == kAnyEvent) {
+    c.any_type = true;
+  } else {
+    const std::optional<uint32_t> id = snap.Lookup(Column::kType, m.event);
+    if (!id.has_value() || *id == 0) c.never = true;
+    c.type_id = id.value_or(0);
+  }
   CA_ASSIGN_OR_RETURN(c.filters, CompileFilters(m.filters, snap, cols));
   return c;
 }

@@ -418,6 +418,7 @@ RandomSpecGenerator::RandomSpecGenerator(const RandomDataset& data, uint64_t see
 
 std::string RandomSpecGenerator::EventType() {
   if (rng_.Chance(0.03)) return "no_such_event";
+  if (rng_.Chance(0.08)) return "*";
   if (rng_.Chance(0.5)) return rng_.Pick(kChain);
   return rng_.Pick(RandomEventTypes());
 }

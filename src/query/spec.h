@@ -31,10 +31,13 @@ struct Filter {
       values;  ///< one value (eq, neq, contains, gt, lt), 1..100 (in), none (exists)
 };
 
+/// The `event` that matches every event type.
+inline constexpr std::string_view kAnyEvent = "*";
+
 /// A step of a funnel, a series of a trend, the start or return event of retention: an event
 /// type plus conditions on it.
 struct EventMatcher {
-  std::string event;            ///< event type
+  std::string event;            ///< event type, or kAnyEvent
   std::vector<Filter> filters;  ///< all must hold
 };
 

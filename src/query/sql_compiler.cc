@@ -81,6 +81,12 @@ class Builder {
   std::vector<SqlValue> params_;
 };
 
+/// The condition on the event type of a matcher: every type for kAnyEvent.
+std::string TypeIs(Builder& b, const std::string& event) {
+  if (event == kAnyEvent) return "1 = 1";
+  return "type = " + b.Param(event);
+}
+
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -252,7 +258,7 @@ SqlStatement CompileSeries(const QuerySpec& spec, const TrendsSpec& t, const Ser
   int limit = t.breakdown ? t.breakdown->limit : 1;
   std::string bcte = BucketsCte(b, buckets);
   Where w(b, tenant);
-  w.Add("type = " + b.Param(s.matcher.event)).Range(spec.from_ms, spec.to_ms);
+  w.Add(TypeIs(b, s.matcher.event)).Range(spec.from_ms, spec.to_ms);
   w.Filters(spec.filters).Filters(s.matcher.filters);
 
   std::string sql =
@@ -327,7 +333,7 @@ SqlStatement CompileFunnel(const QuerySpec& spec, const FunnelSpec& f, const std
   std::vector<std::string> ctes;
   for (size_t k = 0; k < n; ++k) {
     Where w(b, tenant);
-    w.Add("type = " + b.Param(f.steps[k].event))
+    w.Add(TypeIs(b, f.steps[k].event))
         .Add(ent + " IS NOT NULL")
         .Range(spec.from_ms, spec.to_ms)
         .Filters(spec.filters)
@@ -403,13 +409,13 @@ SqlStatement CompileRetention(const QuerySpec& spec, const RetentionSpec& r, con
   Builder b(d);
   std::string bcte = BucketsCte(b, buckets);
   Where ws(b, tenant);
-  ws.Add("type = " + b.Param(r.start.event))
+  ws.Add(TypeIs(b, r.start.event))
       .Add("user_id IS NOT NULL")
       .Range(spec.from_ms, spec.to_ms)
       .Filters(spec.filters)
       .Filters(r.start.filters);
   Where wr(b, tenant);
-  wr.Add("type = " + b.Param(r.ret.event))
+  wr.Add(TypeIs(b, r.ret.event))
       .Add("user_id IS NOT NULL")
       .Range(spec.from_ms, buckets.end(buckets.size() - 1))
       .Filters(spec.filters)
@@ -435,7 +441,7 @@ SqlStatement CompileRetention(const QuerySpec& spec, const RetentionSpec& r, con
 SqlStatement CompilePaths(const QuerySpec& spec, const PathsSpec& p, const std::string& tenant,
                           Dialect d) {
   Builder b(d);
-  std::vector<std::string> anchor = {"type = " + b.Param(p.anchor.event)};
+  std::vector<std::string> anchor = {TypeIs(b, p.anchor.event)};
   for (const Filter& f : p.anchor.filters) anchor.push_back(FilterSql(b, f));
   Where w(b, tenant);
   w.Add("user_id IS NOT NULL").Range(spec.from_ms, spec.to_ms).Filters(spec.filters);
@@ -448,7 +454,8 @@ SqlStatement CompilePaths(const QuerySpec& spec, const PathsSpec& p, const std::
   }
   std::vector<std::string> parts;
   for (int dep = 1; dep <= p.depth; ++dep) {
-    std::vector<std::string> sel, grp;
+    // n0 is the anchor's own type (the anchor may be "*").
+    std::vector<std::string> sel = {"n0"}, grp = {"n0"};
     for (int j = 1; j <= p.depth; ++j) {
       sel.push_back(j <= dep ? cols[j - 1] : "NULL AS " + cols[j - 1]);
       if (j <= dep) grp.push_back(cols[j - 1]);
@@ -457,18 +464,18 @@ SqlStatement CompilePaths(const QuerySpec& spec, const PathsSpec& p, const std::
                     ", COUNT(*) AS c FROM w WHERE is_anchor = 1 AND n" + std::to_string(dep) +
                     " IS NOT NULL GROUP BY " + Join(grp, ", "));
   }
-  std::vector<std::string> order;
+  std::vector<std::string> order = {ByteOrder(d, "n0")};
   for (const std::string& c : cols) order.push_back(ByteOrder(d, c));
   std::string sql =
       "WITH seq AS (SELECT user_id, type, ts, event_id, CASE WHEN " + Join(anchor, " AND ") +
       " THEN 1 ELSE 0 END AS is_anchor FROM ev WHERE " + w.Sql() + "), " +
       MaterializedCte(d, "w",
-                      "SELECT is_anchor" + shifted +
+                      "SELECT is_anchor, type AS n0" + shifted +
                           " FROM seq WINDOW win AS (PARTITION BY user_id ORDER BY ts, " +
                           ByteOrder(d, "event_id") + ")") +
-      ", p AS (" + Join(parts, " UNION ALL ") + "), rk AS (SELECT d, c, " + Join(cols, ", ") +
+      ", p AS (" + Join(parts, " UNION ALL ") + "), rk AS (SELECT d, c, n0, " + Join(cols, ", ") +
       ", ROW_NUMBER() OVER (PARTITION BY d ORDER BY c DESC, " + Join(order, ", ") +
-      ") AS r FROM p) SELECT d, r, c, " + Join(cols, ", ") +
+      ") AS r FROM p) SELECT d, r, c, n0, " + Join(cols, ", ") +
       " FROM rk WHERE r <= " + std::to_string(p.limit) + " ORDER BY d, r";
   return b.Finish(std::move(sql));
 }
@@ -633,13 +640,12 @@ Result<Json> AssembleRetention(const RetentionSpec& r, const SqlPlan& plan, cons
 Result<Json> AssemblePaths(const PathsSpec& p, const SqlRows& rows) {
   std::vector<PathRow> out;
   for (const auto& row : rows) {
-    if (row.size() != static_cast<size_t>(3 + p.depth)) return BadRows("paths row width");
+    if (row.size() != static_cast<size_t>(4 + p.depth)) return BadRows("paths row width");
     PathRow path;
     path.depth = static_cast<int>(AsInt(row[0]));
     path.count = AsInt(row[2]);
-    path.steps.push_back(p.anchor.event);
-    for (int j = 1; j <= path.depth; ++j) {
-      auto type = AsText(row[2 + static_cast<size_t>(j)]);
+    for (int j = 0; j <= path.depth; ++j) {
+      auto type = AsText(row[3 + static_cast<size_t>(j)]);
       if (!type) return BadRows("paths step");
       path.steps.push_back(*type);
     }
