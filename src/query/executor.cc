@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -571,10 +572,10 @@ struct CompiledMatcher {
 Result<CompiledMatcher> CompileMatcher(const EventMatcher& m, const TenantSnapshot& snap,
                                        ColumnSet* cols) {
   CompiledMatcher c;
-  cols->Add(Column::kType);
   if (m.event == kAnyEvent) {
     c.any_type = true;
   } else {
+    cols->Add(Column::kType);
     const std::optional<uint32_t> id = snap.Lookup(Column::kType, m.event);
     if (!id.has_value() || *id == 0) c.never = true;
     c.type_id = id.value_or(0);
@@ -684,6 +685,8 @@ bool UsesValue(Math m) { return m != Math::kCount && m != Math::kUniqueUsers; }
 
 // ---- trends
 
+constexpr int64_t kDayMs = 86'400'000;
+
 // count: a = events. sum/avg: a = values, s = sum. min/max: a = values, s = min/max.
 struct Cell {
   int64_t a = 0;
@@ -755,6 +758,9 @@ struct TrendKey {
   std::vector<Cell> cells;      // per bucket (count, sum, avg, min, max)
   std::vector<uint64_t> pairs;  // unique_users: bucket << 32 | user
   size_t pairs_compacted = 0;
+  // unique_users without a breakdown: a bitmap of user ids per bucket (dense ids make it small).
+  std::vector<uint64_t> bits;
+  size_t words = 0;                                 // per bucket
   std::vector<std::pair<uint32_t, double>> values;  // percentiles: (bucket, value)
 };
 
@@ -772,6 +778,9 @@ class TrendsRunner {
     CA_ASSIGN_OR_RETURN(Buckets buckets,
                         Buckets::Make(spec.from_ms, spec.to_ms, t_.interval, spec.timezone));
     nb_ = buckets.size();
+    // Bitmaps for unique users when there is one key per series and they stay small.
+    const size_t user_words = (scan_.snap.DictionarySize(Column::kUser) + 63) / 64;
+    use_bitmap_ = !t_.breakdown.has_value() && nb_ * user_words * 8 <= kMaxBitmapBytes;
     CA_RETURN_IF_ERROR(scan_.Init());
     ColumnSet& cols = scan_.columns;
     series_.resize(t_.series.size());
@@ -808,30 +817,35 @@ class TrendsRunner {
     Sel ssel;
     std::vector<int32_t> bucket_of;
     std::vector<int32_t> key_of;
-    CA_RETURN_IF_ERROR(
-        scan_.Run(spec.from_ms, spec.to_ms, [&](const ColumnBatch& b, Sel& sel) -> Status {
-          ApplyFilters(scan_.global, b, &sel, &scan_.scratch);
-          if (sel.empty()) return Status::Ok();
-          bucket_of.resize(b.size());
-          size_t kept = 0;
-          for (uint32_t r : sel) {
-            const int32_t bucket = finder.Find(b.timestamp[r]);
-            bucket_of[r] = bucket;
-            sel[kept] = r;
-            kept += bucket >= 0 ? 1 : 0;
-          }
-          sel.resize(kept);
-          key_of.resize(b.size());
-          for (SeriesState& s : series_) {
-            ssel = sel;
-            s.matcher.Apply(b, &ssel, &scan_.scratch);
-            if (ssel.empty()) continue;
-            CA_RETURN_IF_ERROR(AssignKeys(b, ssel, &s, &key_of));
-            Accumulate(b, ssel, bucket_of, key_of, &s);
-          }
-          block_bytes_ = MemoryInUse();
-          return CheckMemory(block_bytes_, scan_.memory_limit);
-        }));
+    // Whole UTC days that part footers summarise need no scan (see UseDayAggregates).
+    std::vector<std::pair<int64_t, int64_t>> ranges = {{spec.from_ms, spec.to_ms}};
+    if (UseDayAggregates(buckets)) {
+      CA_ASSIGN_OR_RETURN(ranges, ApplyDayAggregates(finder));
+    }
+    auto accumulate = [&](const ColumnBatch& b, Sel& sel) -> Status {
+      ApplyFilters(scan_.global, b, &sel, &scan_.scratch);
+      if (sel.empty()) return Status::Ok();
+      bucket_of.resize(b.size());
+      size_t kept = 0;
+      for (uint32_t r : sel) {
+        const int32_t bucket = finder.Find(b.timestamp[r]);
+        bucket_of[r] = bucket;
+        sel[kept] = r;
+        kept += bucket >= 0 ? 1 : 0;
+      }
+      sel.resize(kept);
+      key_of.resize(b.size());
+      for (SeriesState& s : series_) {
+        ssel = sel;
+        s.matcher.Apply(b, &ssel, &scan_.scratch);
+        if (ssel.empty()) continue;
+        CA_RETURN_IF_ERROR(AssignKeys(b, ssel, &s, &key_of));
+        Accumulate(b, ssel, bucket_of, key_of, &s);
+      }
+      block_bytes_ = MemoryInUse();
+      return CheckMemory(block_bytes_, scan_.memory_limit);
+    };
+    for (const auto& [from, to] : ranges) CA_RETURN_IF_ERROR(scan_.Run(from, to, accumulate));
 
     std::vector<std::string> labels;
     labels.reserve(nb_);
@@ -854,12 +868,102 @@ class TrendsRunner {
     std::vector<TrendKey> keys;
   };
 
+  // Day aggregates (TenantSnapshot::DayAggregates) answer the query when buckets are UTC days and
+  // every series is a count, or the unique users of all events, without filters; a breakdown
+  // only by type, of counts.
+  bool UseDayAggregates(const Buckets& buckets) const {
+    if (t_.interval != Interval::kDay || !scan_.global.empty()) return false;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      if (buckets.starts()[i] % kDayMs != 0 || buckets.end(i) % kDayMs != 0) return false;
+    }
+    const bool by_type = dict_breakdown_ == Column::kType;
+    if (t_.breakdown.has_value() && !by_type) return false;
+    for (const SeriesState& s : series_) {
+      if (!s.matcher.filters.empty() || s.matcher.never) return false;
+      if (s.math == Math::kCount) continue;
+      if (s.math == Math::kUniqueUsers && s.matcher.any_type && use_bitmap_ && !by_type) continue;
+      return false;
+    }
+    return true;
+  }
+
+  // Adds the aggregates of the whole days in range to the series; returns the time ranges still
+  // to scan.
+  Result<std::vector<std::pair<int64_t, int64_t>>> ApplyDayAggregates(BucketFinder& finder) {
+    const QuerySpec& spec = scan_.spec;
+    const int64_t first = (spec.from_ms + kDayMs - 1) / kDayMs;
+    const int64_t last = spec.to_ms / kDayMs - 1;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    std::vector<store::DayAggregate> days;
+    if (first <= last) {
+      days = scan_.snap.DayAggregates(static_cast<int32_t>(first), static_cast<int32_t>(last));
+    }
+    int64_t cursor = spec.from_ms;
+    for (const store::DayAggregate& d : days) {
+      const int64_t start = int64_t{d.day} * kDayMs;
+      if (start > cursor) ranges.emplace_back(cursor, start);
+      cursor = start + kDayMs;
+      const int32_t bucket = finder.Find(start);
+      if (bucket < 0) return Status(ErrorCode::kInternal, "day aggregate outside the buckets");
+      for (SeriesState& s : series_) {
+        CA_RETURN_IF_ERROR(scan_.deadline.Check());
+        if (s.math == Math::kUniqueUsers) {
+          if (s.keys.empty()) NewKey(&s, true, "");
+          TrendKey& k = s.keys[0];
+          k.events += static_cast<int64_t>(d.rows);
+          for (uint32_t u : *d.users) {
+            if ((u >> 6) >= k.words) GrowBitmap(&k, u);
+            k.bits[static_cast<size_t>(bucket) * k.words + (u >> 6)] |= uint64_t{1} << (u & 63);
+          }
+          continue;
+        }
+        for (const auto& [type, n] : d.type_counts) {
+          if (!s.matcher.any_type && type != s.matcher.type_id) continue;
+          int32_t key = 0;
+          if (dict_breakdown_.has_value()) {
+            if (type >= s.dict_to_local.size()) s.dict_to_local.resize(type + 1, -1);
+            key = s.dict_to_local[type];
+            if (key < 0) {
+              key = NewKey(&s, type == 0, scan_.snap.Name(Column::kType, type));
+              s.dict_to_local[type] = key;
+            }
+          } else if (s.keys.empty()) {
+            NewKey(&s, true, "");
+          }
+          TrendKey& k = s.keys[static_cast<size_t>(key)];
+          k.cells[static_cast<size_t>(bucket)].a += static_cast<int64_t>(n);
+          k.events += static_cast<int64_t>(n);
+          k.total.a += static_cast<int64_t>(n);
+        }
+      }
+    }
+    if (cursor < spec.to_ms) ranges.emplace_back(cursor, spec.to_ms);
+    return ranges;
+  }
+
+  // Widens k's bitmaps so that user id `u` fits (ids past the snapshot's dictionary size are not
+  // expected; this keeps the result right if one comes).
+  void GrowBitmap(TrendKey* k, uint32_t u) {
+    const size_t words = (static_cast<size_t>(u) >> 6) + 1;
+    std::vector<uint64_t> bits(nb_ * words, 0);
+    for (size_t i = 0; i < nb_; ++i) {
+      std::copy_n(k->bits.begin() + static_cast<std::ptrdiff_t>(i * k->words), k->words,
+                  bits.begin() + static_cast<std::ptrdiff_t>(i * words));
+    }
+    k->bits = std::move(bits);
+    k->words = words;
+  }
+
   int32_t NewKey(SeriesState* s, bool is_null, std::string_view label) {
     TrendKey k;
     k.is_null = is_null;
     k.label = std::string(label);
     if (s->math == Math::kCount || (UsesValue(s->math) && !IsPercentile(s->math))) {
       k.cells.resize(nb_);
+    }
+    if (s->math == Math::kUniqueUsers && use_bitmap_) {
+      k.words = (scan_.snap.DictionarySize(Column::kUser) + 63) / 64;
+      k.bits.assign(nb_ * k.words, 0);
     }
     key_bytes_ += sizeof(TrendKey) + BytesOf(k.cells) + k.label.capacity() + 64;
     s->keys.push_back(std::move(k));
@@ -942,6 +1046,17 @@ class TrendsRunner {
         return;
       case Math::kUniqueUsers: {
         const uint32_t* users = b.Ids(Column::kUser).data();
+        if (use_bitmap_) {
+          TrendKey& k = keys[0];
+          k.events += static_cast<int64_t>(sel.size());
+          for (uint32_t r : sel) {
+            const uint32_t u = users[r];
+            if (u == 0) continue;
+            if ((u >> 6) >= k.words) GrowBitmap(&k, u);
+            k.bits[static_cast<size_t>(bk[r]) * k.words + (u >> 6)] |= uint64_t{1} << (u & 63);
+          }
+          return;
+        }
         for (uint32_t r : sel) {
           TrendKey& k = keys[kk[r]];
           ++k.events;
@@ -980,7 +1095,8 @@ class TrendsRunner {
     for (const SeriesState& s : series_) {
       bytes += BytesOf(s.dict_to_local) + BytesOf(s.keys) + s.str_to_local.size() * 64;
       for (const TrendKey& k : s.keys) {
-        bytes += BytesOf(k.cells) + BytesOf(k.pairs) + BytesOf(k.values) + k.label.capacity();
+        bytes += BytesOf(k.cells) + BytesOf(k.pairs) + BytesOf(k.values) + BytesOf(k.bits) +
+                 k.label.capacity();
       }
     }
     return bytes;
@@ -997,7 +1113,22 @@ class TrendsRunner {
     row.other = other;
     std::vector<std::optional<double>>& values = row.values;
     std::optional<double>& total = row.total;
-    if (s.math == Math::kUniqueUsers) {
+    if (s.math == Math::kUniqueUsers && use_bitmap_) {
+      const TrendKey& k = *keys[0];
+      std::vector<uint64_t> all(k.words, 0);
+      for (size_t i = 0; i < nb_; ++i) {
+        int64_t n = 0;
+        const uint64_t* w = k.bits.data() + i * k.words;
+        for (size_t j = 0; j < k.words; ++j) {
+          n += std::popcount(w[j]);
+          all[j] |= w[j];
+        }
+        values.push_back(static_cast<double>(n));
+      }
+      int64_t distinct = 0;
+      for (uint64_t w : all) distinct += std::popcount(w);
+      total = static_cast<double>(distinct);
+    } else if (s.math == Math::kUniqueUsers) {
       std::vector<uint64_t> pairs;
       for (const TrendKey* k : keys) pairs.insert(pairs.end(), k->pairs.begin(), k->pairs.end());
       CompactPairs(&pairs);
@@ -1077,6 +1208,8 @@ class TrendsRunner {
   Scan& scan_;
   const TrendsSpec& t_;
   size_t nb_ = 0;
+  bool use_bitmap_ = false;
+  static constexpr size_t kMaxBitmapBytes = size_t{64} << 20;
   std::optional<Column> dict_breakdown_;
   bool string_breakdown_ = false;
   std::string property_;

@@ -44,6 +44,25 @@ struct Part {
   std::atomic<bool> obsolete{false};
 
   const PartMeta& meta() const { return reader->meta(); }
+
+  /// The part's distinct non-zero users, ascending (rows are sorted by user), read once.
+  Result<std::shared_ptr<const std::vector<uint32_t>>> DistinctUsers() const {
+    std::lock_guard lock(users_mu);
+    if (users) return users;
+    auto out = std::make_shared<std::vector<uint32_t>>();
+    ColumnBatch batch;
+    for (size_t g = 0; g < reader->granules().size(); ++g) {
+      CA_RETURN_IF_ERROR(reader->ReadGranule(g, ColumnSet{Column::kUser}, &batch));
+      for (uint32_t u : batch.Ids(Column::kUser)) {
+        if (u != 0 && (out->empty() || out->back() != u)) out->push_back(u);
+      }
+    }
+    users = std::move(out);
+    return users;
+  }
+  mutable std::mutex users_mu;
+  mutable std::shared_ptr<const std::vector<uint32_t>> users;
+
   ~Part() {
     if (obsolete.load()) {
       reader.reset();
@@ -179,6 +198,36 @@ class StoreSnapshot final : public TenantSnapshot {
   std::string_view Name(Column column, uint32_t id) const override {
     if (!tenant_ || id == 0) return {};
     return tenant_->dicts->Of(column).Name(id);
+  }
+
+  std::vector<DayAggregate> DayAggregates(int32_t first_day, int32_t last_day) const override {
+    std::vector<DayAggregate> out;
+    if (!mask_.empty()) return out;  // deleted users' rows may still be in parts
+    std::map<int32_t, std::vector<const Part*>> by_day;
+    for (const auto& part : version_->parts) {
+      const int32_t day = part->meta().day;
+      if (day >= first_day && day <= last_day) by_day[day].push_back(part.get());
+    }
+    for (const auto& [day, parts] : by_day) {
+      if (parts.size() != 1) continue;
+      const int64_t start = int64_t{day} * kDayMs, end = start + kDayMs;
+      bool memtable_rows = false;
+      for (const auto* list : {&version_->frozen, &version_->chunks}) {
+        for (const auto& chunk : *list) {
+          memtable_rows |= chunk->max_ts >= start && chunk->min_ts < end;
+        }
+      }
+      if (memtable_rows) continue;
+      auto users = parts[0]->DistinctUsers();
+      if (!users.ok()) continue;  // the scan will report the damage
+      DayAggregate a;
+      a.day = day;
+      a.rows = parts[0]->meta().rows;
+      a.type_counts = parts[0]->meta().type_counts;
+      a.users = std::move(*users);
+      out.push_back(std::move(a));
+    }
+    return out;
   }
   uint32_t DictionarySize(Column column) const override {
     return sizes_[ColumnBatch::DictIndex(column)];

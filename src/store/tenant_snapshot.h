@@ -2,8 +2,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "store/column_batch.h"
@@ -19,6 +22,17 @@ struct ScanRequest {
   /// When set, only rows of this user (dense id of kUser) are wanted; lets the store skip
   /// granules by their min/max.
   std::optional<uint32_t> user;
+};
+
+/// What a part footer says about one UTC day of a tenant, for queries that need no more than
+/// counts by type and the set of users (trends without filters over whole days).
+struct DayAggregate {
+  int32_t day = 0;  ///< days since 1970-01-01 UTC
+  uint64_t rows = 0;
+  /// (type id, rows), ascending by type id.
+  std::vector<std::pair<uint32_t, uint64_t>> type_counts;
+  /// The distinct non-zero user ids of the day, ascending.
+  std::shared_ptr<const std::vector<uint32_t>> users;
 };
 
 /// A read-only, immutable view of one tenant's events and dictionaries at one point in time.
@@ -42,6 +56,15 @@ class TenantSnapshot {
   /// kCorruption.
   virtual Status Scan(const ScanRequest& request,
                       const std::function<Status(const ColumnBatch&)>& fn) const = 0;
+
+  /// Aggregates of the days in [first_day, last_day] whose every event of this snapshot is
+  /// summarised by them (e.g. the day is one part, with no other rows and no deleted users);
+  /// other days are left out and must be scanned. The default summarises none.
+  virtual std::vector<DayAggregate> DayAggregates(int32_t first_day, int32_t last_day) const {
+    (void)first_day;
+    (void)last_day;
+    return {};
+  }
 };
 
 }  // namespace ca::store
