@@ -21,7 +21,7 @@ CA_BUILD_PACKAGES=(
 # Tools used by the tests, the benchmarks and the demo.
 CA_TEST_PACKAGES=(
   sqlite3 wrk procps coreutils util-linux
-  clickhouse-server clickhouse-client
+  clickhouse-server clickhouse-client postgresql
 )
 
 # Installed only when no usable node (>= 18) is on PATH.

@@ -1,0 +1,2 @@
+CREATE INDEX events_user_ts ON events (user_id, ts);
+ANALYZE;
