@@ -1,5 +1,7 @@
 #include "event/event_codec.h"
 
+#include "base/varint.h"
+
 #include "event/json_string.h"
 
 #include <cstring>
@@ -8,17 +10,6 @@
 
 namespace ca::event {
 namespace {
-
-void PutVarint(uint64_t v, std::string* out) {
-  char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
-}
 
 void PutString(std::string_view s, std::string* out) {
   PutVarint(s.size(), out);

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "base/varint.h"
 #include "store/json_shred.h"
 
 namespace ca::store {
@@ -38,16 +39,7 @@ int64_t WrapSub(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
 }
 
-void PutVarint(std::string* out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
-}
+void PutVarint(std::string* out, uint64_t v) { ca::PutVarint(v, out); }
 
 void PutFixed64(std::string* out, uint64_t v) {
   char buf[8];

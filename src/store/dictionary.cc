@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include "base/crc32c.h"
+#include "base/varint.h"
 
 namespace ca::store {
 namespace {
@@ -34,27 +35,6 @@ uint32_t GetU32(const char* p) {
   std::memcpy(&v, p, 4);
   return v;
 }
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-bool GetVarint(std::string_view* in, uint64_t* v) {
-  uint64_t result = 0;
-  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
-    auto byte = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    result |= uint64_t{byte & 0x7fu} << shift;
-    if (!(byte & 0x80)) {
-      *v = result;
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 Dictionary::Dictionary() : Dictionary(nullptr, "") {}

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "base/utf8.h"
+
 namespace ca::store {
 namespace {
 
@@ -86,24 +88,6 @@ bool KeyEquals(std::string_view raw_key, std::string_view key) {
   if (inner.find('\\') == std::string_view::npos) return inner == key;
   auto decoded = AsString(raw_key);
   return decoded && *decoded == key;
-}
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 bool Hex4(std::string_view s, size_t i, uint32_t* v) {
