@@ -36,9 +36,9 @@ const ca::query::TestSnapshot& Snapshot() {
       e.user_id = "u" + std::to_string(i % 5);
       e.timestamp_ms = start + i * 3'600'000;
       e.received_at_ms = e.timestamp_ms;
-      e.properties_json = R"({"job_id":"j)" + std::to_string(i % 3) +
-                          R"(","application_id":"a)" + std::to_string(i % 7) +
-                          R"(","status":"interview","value":)" + std::to_string(i) + "}";
+      e.properties_json = R"({"job_id":"j)" + std::to_string(i % 3) + R"(","application_id":"a)" +
+                          std::to_string(i % 7) + R"(","status":"interview","value":)" +
+                          std::to_string(i) + "}";
       e.context_json = R"({"page":{"path":"/p"}})";
       events.push_back(std::move(e));
     }

@@ -336,7 +336,8 @@ class SqliteStateStore final : public StateStore {
     CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return std::optional<Tenant>();
     return std::optional<Tenant>(Tenant{stmt.ColumnInt64(0), stmt.ColumnText(1),
-                                        stmt.ColumnInt64(2), static_cast<int>(stmt.ColumnInt64(3))});
+                                        stmt.ColumnInt64(2),
+                                        static_cast<int>(stmt.ColumnInt64(3))});
   }
 
   /// Must run inside a write transaction.
