@@ -760,11 +760,32 @@ struct EventStore::Impl {
     return Status::Ok();
   }
 
+  // True while the memtable is at twice its flush limits: a flush is running and cannot keep up,
+  // so the consumer waits (the WAL holds the records) instead of growing memory without bound.
+  bool MemtableFull() const {  // requires mu
+    size_t rows = 0, bytes = 0;
+    MemtableSize(&rows, &bytes);
+    return rows >= 2 * options.memtable_max_rows || bytes >= 2 * options.memtable_max_bytes;
+  }
+
   void ConsumerLoop() {
     while (true) {
       {
         std::lock_guard lock(bg_mu);
         if (stop) return;
+      }
+      bool full;
+      {
+        std::lock_guard lock(mu);
+        full = MemtableFull();
+      }
+      if (full) {
+        std::unique_lock lock(bg_mu);
+        flush_wanted = true;
+        bg_cv.notify_all();
+        bg_cv.wait_for(lock, std::chrono::milliseconds(options.poll_interval_ms),
+                       [&] { return stop; });
+        continue;
       }
       auto n = ConsumeOnce(65536);
       if (!n.ok()) {
@@ -925,6 +946,13 @@ Status EventStore::CatchUp() {
   while (true) {
     CA_ASSIGN_OR_RETURN(size_t n, impl_->ConsumeOnce(65536));
     if (n == 0) return Status::Ok();
+    // A long replay flushes as it goes (a read-only store keeps everything in memory).
+    bool full;
+    {
+      std::lock_guard lock(impl_->mu);
+      full = impl_->MemtableFull();
+    }
+    if (full && impl_->live) CA_RETURN_IF_ERROR(impl_->FlushNow());
   }
 }
 

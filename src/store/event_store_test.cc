@@ -402,3 +402,22 @@ TEST_F(EventStoreTest, WalCutBelowTheCheckpointKeepsNewEvents) {
 
 }  // namespace
 }  // namespace ca::store
+
+namespace ca::store {
+namespace {
+
+TEST_F(EventStoreTest, ReplayOfALongWalFlushesAsItGoes) {
+  OpenAll();
+  Ingest("acme", 0, 1000);
+  Crash();  // 1000 events only in the WAL
+  store_options_.memtable_max_rows = 100;
+  OpenAll();
+  auto stats = store_->stats();
+  EXPECT_GT(stats.parts, 0u);
+  EXPECT_LT(stats.memtable_rows, 2 * 100u + 1000u);  // not everything stayed in memory
+  EXPECT_LT(stats.memtable_rows, 1000u);
+  ExpectExactly(Ids(*store_->Snapshot("acme")), 0, 1000);
+}
+
+}  // namespace
+}  // namespace ca::store
