@@ -26,10 +26,14 @@ struct StoreFlags {
   std::string file;
 };
 
+// Defaults, then CA_* environment variables, then --data: the offline commands honour the same
+// settings as the server (e.g. CA_INGEST_DEDUP_MAX_IDS for `import events`).
 Config ConfigFor(const std::string& data) {
-  Config config = DefaultConfig();
-  config.data = data;
-  return config;
+  ServerFlags flags;
+  flags.data = data;
+  auto config = LoadConfig(flags);
+  if (!config.ok()) Fail(config.status());
+  return *config;
 }
 
 std::unique_ptr<OfflineStore> OpenOrFail(const std::string& data, OfflineStore::Mode mode) {

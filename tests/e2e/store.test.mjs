@@ -264,6 +264,11 @@ describe('offline commands', { timeout: 300000 }, () => {
       lines.push(JSON.stringify({ event_id: 'imp-bad', type: 'no_such_type', user_id: 'u' }));
       const file = path.join(dataDir, 'events.jsonl');
       fs.writeFileSync(file, lines.join('\n') + '\n');
+      // Offline commands read CA_* settings like the server: a bad one is refused.
+      const bad = await runCli(['import', 'events', '--data', dataDir, '--tenant', 'acme', '--file', file],
+        { env: { CA_INGEST_DEDUP_MAX_IDS: 'lots' } });
+      assert.equal(bad.code, 1, bad.stderr);
+      assert.match(bad.stderr, /config_invalid/);
       const receipt = JSON.parse(await cli(['import', 'events', '--data', dataDir, '--tenant', 'acme', '--file', file]));
       assert.equal(receipt.received, 503);
       assert.equal(receipt.accepted, 500);
