@@ -60,18 +60,10 @@ class ByteReader {
       : p_(reinterpret_cast<const uint8_t*>(data.data())), end_(p_ + data.size()) {}
 
   bool Varint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p_ == end_) return false;
-      const uint8_t b = *p_++;
-      if (shift == 63 && b > 1) return false;
-      result |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (b < 0x80) {
-        *v = result;
-        return true;
-      }
-    }
-    return false;
+    std::string_view rest(reinterpret_cast<const char*>(p_), static_cast<size_t>(end_ - p_));
+    if (!GetVarint(&rest, v)) return false;
+    p_ = end_ - rest.size();
+    return true;
   }
   bool U8(uint8_t* v) {
     if (p_ == end_) return false;

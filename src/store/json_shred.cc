@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/varint.h"
 #include "store/column_codec.h"
 
 namespace ca::store {
@@ -121,18 +122,10 @@ class Reader {
   explicit Reader(std::string_view data) : s_(data) {}
 
   bool Varint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ == s_.size()) return false;
-      const auto b = static_cast<uint8_t>(s_[pos_++]);
-      if (shift == 63 && b > 1) return false;
-      result |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (b < 0x80) {
-        *v = result;
-        return true;
-      }
-    }
-    return false;
+    std::string_view rest = s_.substr(pos_);
+    if (!GetVarint(&rest, v)) return false;
+    pos_ = s_.size() - rest.size();
+    return true;
   }
   bool U8(uint8_t* v) {
     if (pos_ == s_.size()) return false;
