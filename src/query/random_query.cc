@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "event/catalogue.h"
 #include "event/timestamp.h"
 #include "query/spec.h"
 
@@ -283,29 +284,13 @@ uint64_t TestRng::Next() {
 }
 
 const std::vector<std::string>& RandomEventTypes() {
-  static const std::vector<std::string> kTypes = {"page_view",
-                                                  "button_click",
-                                                  "form_submit",
-                                                  "search",
-                                                  "filter_change",
-                                                  "time_spent",
-                                                  "job_view",
-                                                  "job_save",
-                                                  "job_share",
-                                                  "job_apply",
-                                                  "application_status_changed",
-                                                  "interview_scheduled",
-                                                  "interview_feedback",
-                                                  "offer_received",
-                                                  "offer_accepted",
-                                                  "offer_rejected",
-                                                  "follow_up",
-                                                  "login",
-                                                  "logout",
-                                                  "error",
-                                                  "perf_metric",
-                                                  "task_run",
-                                                  "resume_upload"};
+  // The catalogue's built-in types plus the tenants' custom one.
+  static const std::vector<std::string> kTypes = [] {
+    std::vector<std::string> types;
+    for (const auto& spec : event::BuiltinEventTypes()) types.emplace_back(spec.name);
+    types.emplace_back("resume_upload");
+    return types;
+  }();
   return kTypes;
 }
 
