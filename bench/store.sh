@@ -127,6 +127,16 @@ run_ours() {
     log "ours: $q median $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.3f ms (min %.3f, by spec %s)" % (r["median_ms"], r["min_ms"], [round(x, 3) for x in r["median_ms_by_spec"]]))' "$OUT/ours-$q.json")"
   done
 
+  # Q2 without the granule cache (every run decodes the user's granules again), and the first Q2
+  # after opening the store (nothing cached, dictionaries and footers cold in this process).
+  CA_STORE_GRANULE_CACHE_MB=0 "$BIN" bench query --data "$data" --tenant demo --spec "$OUT/spec-q2.json" \
+    --runs "$RUNS" > "$OUT/ours-q2-nocache.json"
+  record ours q2_nocache_ms "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_ms"])' "$OUT/ours-q2-nocache.json")"
+  "$BIN" bench query --data "$data" --tenant demo --spec "$OUT/spec-q2.json" --runs 1 --warmup 0 \
+    > "$OUT/ours-q2-first.json"
+  record ours q2_first_ms "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_ms"])' "$OUT/ours-q2-first.json")"
+  log "ours: q2 without the granule cache $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_ms"])' "$OUT/ours-q2-nocache.json") ms, first after open $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_ms"])' "$OUT/ours-q2-first.json") ms"
+
   # A running server on the loaded directory: acknowledgement -> queryable, then the ingest rate
   # with everything stored versus into an empty store.
   local port
@@ -445,7 +455,8 @@ if "q1_ms" in o:
             if q + "_ms" in o and q + "_ms" in ch:
                 print("  - %s (days in Europe/Berlin: the scan, no per-part aggregates): %.2fx ClickHouse" % (
                     q.upper(), o[q + "_ms"] / ch[q + "_ms"]))
-    goal("Q2 < 1 ms in process", o["q2_ms"] < 1, "%.3f ms" % o["q2_ms"])
+    goal("Q2 < 1 ms in process", o["q2_ms"] < 1, "%.3f ms (without the granule cache %s ms, first query after open %s ms)" % (
+        o["q2_ms"], o.get("q2_nocache_ms", "?"), o.get("q2_first_ms", "?")))
     goal("<= 12 bytes/event", o["bytes_per_event"] <= 12, "%.1f" % o["bytes_per_event"])
     if size == "100m":
         goal("import peak RSS < 2 GiB", o.get("import_peak_rss_mib", 1e9) < 2048, "%s MiB" % o.get("import_peak_rss_mib"))

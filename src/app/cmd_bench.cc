@@ -441,8 +441,7 @@ void RunQueryBench(const QueryBenchFlags& flags) {
     if (!spec.ok()) Fail(spec.status());
     specs.push_back(std::move(spec).value());
   }
-  Config config = DefaultConfig();
-  config.data = flags.data;
+  const Config config = OfflineConfig(flags.data);
   auto offline = OfflineStore::Open(config, OfflineStore::Mode::kReadOnly);
   if (!offline.ok()) Fail(offline.status());
   store::EventStore* store = (*offline)->store();

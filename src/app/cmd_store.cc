@@ -26,18 +26,16 @@ struct StoreFlags {
   std::string file;
 };
 
-// Defaults, then CA_* environment variables, then --data: the offline commands honour the same
-// settings as the server (e.g. CA_INGEST_DEDUP_MAX_IDS for `import events`).
-Config ConfigFor(const std::string& data) {
-  ServerFlags flags;
-  flags.data = data;
-  auto config = LoadConfig(flags);
-  if (!config.ok()) Fail(config.status());
-  return *config;
+std::unique_ptr<OfflineStore> OpenOrFail(const Config& config, OfflineStore::Mode mode) {
+  auto s = OfflineStore::Open(config, mode);
+  if (!s.ok()) Fail(s.status());
+  return std::move(s).value();
 }
 
+// Offline commands honour the same CA_* settings as the server (e.g. CA_INGEST_DEDUP_MAX_IDS
+// for `import events`).
 std::unique_ptr<OfflineStore> OpenOrFail(const std::string& data, OfflineStore::Mode mode) {
-  auto s = OfflineStore::Open(ConfigFor(data), mode);
+  auto s = OfflineStore::Open(OfflineConfig(data), mode);
   if (!s.ok()) Fail(s.status());
   return std::move(s).value();
 }
@@ -94,9 +92,10 @@ void AddQuery(CLI::App* app) {
     if (!text.ok()) Fail(text.status());
     auto spec = query::ParseQuerySpec(*text);
     if (!spec.ok()) Fail(spec.status());
-    auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
+    const Config config = OfflineConfig(flags->data);
+    auto offline = OpenOrFail(config, OfflineStore::Mode::kReadOnly);
     query::ExecOptions options;
-    options.max_memory_bytes = DefaultConfig().query_max_memory_mb << 20;
+    options.max_memory_bytes = config.query_max_memory_mb << 20;
     auto result = query::Execute(*offline->store()->Snapshot(flags->tenant), *spec, options);
     if (!result.ok()) Fail(result.status());
     std::cout << result->dump() << std::endl;
@@ -116,7 +115,7 @@ void AddImport(CLI::App* app) {
   events->add_option("--file", flags->file, "JSON lines file ('-' for stdin)")->required();
   events->callback([flags] {
     ImportOptions options;
-    options.config = ConfigFor(flags->data);
+    options.config = OfflineConfig(flags->data);
     options.tenant = flags->tenant;
     options.path = flags->file;
     auto receipt = ImportEvents(options, std::cerr);
@@ -145,25 +144,28 @@ void AddStore(CLI::App* app) {
               << stats.memtable_rows << " in the WAL only" << std::endl;
   });
 
-  CLI::App* stats = store_cmd->add_subcommand(
-      "stats", "Print the store's size as JSON: parts, rows, bytes, bytes per event by column");
+  CLI::App* stats = store_cmd->add_subcommand("stats",
+                                              "Print the store's size as JSON: parts, rows, bytes, "
+                                              "bytes per event and encodings by column");
   stats->add_option("--data", flags->data, "data directory")->capture_default_str();
   stats->callback([flags] {
     auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
     auto s = offline->store()->stats();
-    auto columns = offline->store()->ColumnBytes();
-    nlohmann::ordered_json per_column;
+    auto columns = offline->store()->ColumnUsages();
+    nlohmann::ordered_json per_column, blocks;
     double rows = s.part_rows > 0 ? static_cast<double>(s.part_rows) : 1.0;
     for (size_t c = 0; c < columns.size(); ++c) {
-      per_column[std::string(store::ColumnName(static_cast<store::Column>(c)))] =
-          static_cast<double>(columns[c]) / rows;
+      const std::string name(store::ColumnName(static_cast<store::Column>(c)));
+      per_column[name] = static_cast<double>(columns[c].bytes) / rows;
+      blocks[name] = columns[c].blocks;
     }
     nlohmann::ordered_json out = {{"parts", s.parts},
                                   {"part_rows", s.part_rows},
                                   {"part_bytes", s.part_bytes},
                                   {"rows_only_in_wal", s.memtable_rows},
                                   {"bytes_per_event", static_cast<double>(s.part_bytes) / rows},
-                                  {"bytes_per_event_by_column", per_column}};
+                                  {"bytes_per_event_by_column", per_column},
+                                  {"blocks_by_encoding", blocks}};
     std::cout << out.dump(2) << std::endl;
   });
 

@@ -33,6 +33,14 @@ Result<Config> LoadConfig(const ServerFlags& flags) {
   return config;
 }
 
+Config OfflineConfig(const std::string& data) {
+  ServerFlags flags;
+  flags.data = data;
+  auto config = LoadConfig(flags);
+  if (!config.ok()) Fail(config.status());
+  return *config;
+}
+
 void Fail(const Status& status) {
   std::cerr << "error: " << status.ToString() << std::endl;
   throw CLI::RuntimeError(1);

@@ -23,6 +23,10 @@ void AddServerFlags(CLI::App* command, ServerFlags* flags);
 
 /// Defaults, then the TOML file, then CA_* environment variables, then flags.
 Result<Config> LoadConfig(const ServerFlags& flags);
+/// The configuration of an offline command on `data`: defaults, then CA_* environment
+/// variables, then `data`, so that offline commands honour the server's settings. Fails (exits)
+/// on a bad setting.
+Config OfflineConfig(const std::string& data);
 
 /// `{"tenant": ..., "write_key": ..., "secret_key": ...}`, the output of `keys create`.
 std::string KeysJson(const state::CreatedKeys& keys);

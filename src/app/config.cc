@@ -196,6 +196,13 @@ const KeyInfo kKeys[] = {
        return SetInteger<uint64_t, 1000, 100'000'000>(v, &c->store_memtable_rows);
      },
      [](const Config& c) { return std::to_string(c.store_memtable_rows); }},
+    {"store.granule_cache_mb", ValueType::kInteger, "",
+     "Memory for decoded columns of the granules that one user's queries read, kept for the next "
+     "query of that user (0 to 65536; 0 turns the cache off).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 0, 65536>(v, &c->store_granule_cache_mb);
+     },
+     [](const Config& c) { return std::to_string(c.store_granule_cache_mb); }},
     {"store.flush_interval_s", ValueType::kInteger, "",
      "Longest time an event stays only in memory and the WAL before it is written to a part "
      "(1 to 86400).",
@@ -318,6 +325,7 @@ Config DefaultConfig() {
   c.max_batch_events = 1000;
   c.shutdown_grace_ms = 10'000;
   c.store_memtable_rows = 1'000'000;
+  c.store_granule_cache_mb = 128;
   c.store_flush_interval_s = 300;
   c.query_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   c.query_max_memory_mb = 512;

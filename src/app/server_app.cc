@@ -32,6 +32,7 @@ store::StoreOptions StoreOptionsFor(const Config& config, state::StateStore* sta
   store::StoreOptions options;
   options.dir = DataDir{config.data}.store();
   options.memtable_max_rows = config.store_memtable_rows;
+  options.granule_cache_bytes = config.store_granule_cache_mb << 20;
   options.flush_interval_ms = int64_t{config.store_flush_interval_s} * 1000;
   if (state != nullptr) {
     options.retention_days = [state](const std::string& tenant) {

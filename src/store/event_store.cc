@@ -10,9 +10,11 @@
 
 #include "base/clock.h"
 #include "event/event_codec.h"
+#include "store/granule_cache.h"
 #include "store/manifest.h"
 #include "store/part_format.h"
 #include "store/row_builder.h"
+#include "store/user_rows.h"
 #include "wal/format.h"
 
 namespace ca::store {
@@ -182,8 +184,11 @@ void KeepRows(const ColumnBatch& in, const std::vector<uint8_t>& keep, ColumnBat
 class StoreSnapshot final : public TenantSnapshot {
  public:
   StoreSnapshot(std::shared_ptr<const TenantVersion> version, std::shared_ptr<Tenant> tenant,
-                Mask mask)
-      : version_(std::move(version)), tenant_(std::move(tenant)), mask_(std::move(mask)) {
+                Mask mask, std::shared_ptr<GranuleCache> cache)
+      : version_(std::move(version)),
+        tenant_(std::move(tenant)),
+        mask_(std::move(mask)),
+        cache_(std::move(cache)) {
     for (size_t i = 0; i < sizes_.size(); ++i) {
       sizes_[i] = tenant_ ? tenant_->dicts->Of(static_cast<Column>(i + 3)).size() : 1;
     }
@@ -270,7 +275,14 @@ class StoreSnapshot final : public TenantSnapshot {
           continue;
         }
         bool check = MaskTouches(mask_, info.min_user, info.max_user);
-        CA_RETURN_IF_ERROR(part->reader->ReadGranule(g, check ? masked_columns : columns, &batch));
+        const ColumnSet wanted = check ? masked_columns : columns;
+        if (request.user) {
+          CA_RETURN_IF_ERROR(
+              ReadUserRows(*part->reader, g, wanted, *request.user, cache_.get(), &batch));
+          if (batch.size() == 0) continue;
+        } else {
+          CA_RETURN_IF_ERROR(part->reader->ReadGranule(g, wanted, &batch));
+        }
         CA_RETURN_IF_ERROR(emit(batch, check));
       }
     }
@@ -287,6 +299,7 @@ class StoreSnapshot final : public TenantSnapshot {
   std::shared_ptr<const TenantVersion> version_;
   std::shared_ptr<Tenant> tenant_;
   Mask mask_;
+  std::shared_ptr<GranuleCache> cache_;  // null when disabled
   std::array<uint32_t, 10> sizes_{};
 };
 
@@ -305,12 +318,12 @@ struct EventStore::Impl {
   wal::Lsn checkpoint_lsn = 0;  // every record below is in parts
   uint64_t next_part_id = 1;
   std::vector<ManifestData::Tombstone> tombstones;
-  int64_t oldest_unflushed_ms = 0;
-  int64_t last_retention_ms =
-      0;  // background thread only  // wall clock of the first row applied since the last freeze
+  int64_t oldest_unflushed_ms = 0;  // wall clock of the first row applied since the last freeze
+  int64_t last_retention_ms = 0;    // background thread only
   StoreStats counters;
 
   std::mutex flush_mu;  // one flush or merge at a time; serializes manifest writes
+  std::shared_ptr<GranuleCache> granule_cache;  // null when options.granule_cache_bytes is 0
 
   // Consumer state (consumer thread, or the caller of CatchUp before Start).
   std::unique_ptr<wal::Reader> reader;
@@ -874,6 +887,9 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const StoreOptions& options
                                                      wal::Wal* live) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  if (options.granule_cache_bytes > 0) {
+    impl->granule_cache = std::make_shared<GranuleCache>(options.granule_cache_bytes);
+  }
   impl->wal_options = wal_options;
   impl->live = live;
   io::Env* env = options.env;
@@ -984,10 +1000,11 @@ std::shared_ptr<const TenantSnapshot> EventStore::Snapshot(const std::string& te
   std::lock_guard lock(impl_->mu);
   auto it = impl_->tenants.find(tenant);
   if (it == impl_->tenants.end()) {
-    return std::make_shared<StoreSnapshot>(std::make_shared<TenantVersion>(), nullptr, Mask{});
+    return std::make_shared<StoreSnapshot>(std::make_shared<TenantVersion>(), nullptr, Mask{},
+                                           nullptr);
   }
   return std::make_shared<StoreSnapshot>(it->second->version, it->second,
-                                         impl_->MaskOf(*it->second));
+                                         impl_->MaskOf(*it->second), impl_->granule_cache);
 }
 
 std::vector<std::string> EventStore::Tenants() const {
@@ -1106,17 +1123,23 @@ std::vector<std::string> EventStore::Verify() {
   return problems;
 }
 
-std::array<uint64_t, kColumnCount> EventStore::ColumnBytes() const {
-  std::array<uint64_t, kColumnCount> bytes{};
+std::array<EventStore::ColumnUsage, kColumnCount> EventStore::ColumnUsages() const {
+  std::array<ColumnUsage, kColumnCount> usage{};
   std::lock_guard lock(impl_->mu);
   for (const auto& [name, t] : impl_->tenants) {
     for (const auto& p : t->version->parts) {
       for (size_t c = 0; c < kColumnCount; ++c) {
-        bytes[c] += p->reader->column_bytes(static_cast<Column>(c));
+        const Column col = static_cast<Column>(c);
+        usage[c].bytes += p->reader->column_bytes(col);
+        for (size_t g = 0; g < p->reader->granules().size(); ++g) {
+          const BlockInfo& b = p->reader->block(g, col);
+          ++usage[c].blocks[std::string(EncodingName(b.encoding)) + "/" +
+                            std::string(CompressionName(b.compression))];
+        }
       }
     }
   }
-  return bytes;
+  return usage;
 }
 
 StoreStats EventStore::stats() const {
@@ -1135,6 +1158,12 @@ StoreStats EventStore::stats() const {
   }
   s.applied_lsn = impl_->applied_lsn;
   s.checkpoint_lsn = impl_->checkpoint_lsn;
+  if (impl_->granule_cache) {
+    const GranuleCache::Stats c = impl_->granule_cache->stats();
+    s.granule_cache_hits = c.hits;
+    s.granule_cache_misses = c.misses;
+    s.granule_cache_bytes = c.bytes;
+  }
   return s;
 }
 

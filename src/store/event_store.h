@@ -34,6 +34,9 @@ struct StoreOptions {
   int64_t flush_interval_ms = 5 * 60 * 1000;
   /// A partition with this many parts is merged into one.
   size_t merge_min_parts = 4;
+  /// Budget of the cache of decoded granule columns that reads of one user's rows go through
+  /// (GranuleCache); 0 disables it.
+  size_t granule_cache_bytes = 128u << 20;
   /// How often the consumer looks for new WAL records when it has caught up.
   int poll_interval_ms = 20;
   /// Days of raw events a tenant keeps (0 or less: forever); older (UTC) day partitions are
@@ -55,7 +58,8 @@ struct StoreStats {
   uint64_t merges = 0;
   wal::Lsn applied_lsn = 0;     ///< every WAL record below is visible to queries
   wal::Lsn checkpoint_lsn = 0;  ///< every WAL record below is in parts
-  std::string last_error;       ///< of the background work, "" when none
+  uint64_t granule_cache_hits = 0, granule_cache_misses = 0, granule_cache_bytes = 0;
+  std::string last_error;  ///< of the background work, "" when none
 };
 
 /// The embedded columnar event store (DESIGN.md "Event store"; docs/formats/part.md and
@@ -121,8 +125,14 @@ class EventStore {
   std::vector<std::string> Verify();
 
   StoreStats stats() const;
-  /// Stored bytes of each column over every part (index: Column), for `store stats`.
-  std::array<uint64_t, kColumnCount> ColumnBytes() const;
+  /// Stored bytes of one column over every part, and how its blocks are encoded.
+  struct ColumnUsage {
+    uint64_t bytes = 0;
+    /// "encoding/compression" (e.g. "for/lz4") -> number of blocks.
+    std::map<std::string, uint64_t> blocks;
+  };
+  /// Usage of each column (index: Column), for `store stats`.
+  std::array<ColumnUsage, kColumnCount> ColumnUsages() const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 #include "store/part_format.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -378,6 +379,8 @@ Result<std::string_view> PartReader::ReadAt(uint64_t offset, size_t n, std::stri
 }
 
 Status PartReader::Init() {
+  static std::atomic<uint64_t> next_uid{1};
+  uid_ = next_uid.fetch_add(1, std::memory_order_relaxed);
   auto corrupt = [&](const std::string& what) { return Corruption("part " + path_ + ": " + what); };
   if (file_size_ < kHeaderSize + kTailSize) {
     return corrupt("file of " + std::to_string(file_size_) + " bytes is too small");
@@ -628,6 +631,20 @@ Status PartReader::ReadGranule(size_t i, ColumnSet columns, ColumnBatch* out) co
     }
   }
   return Status::Ok();
+}
+
+Status PartReader::ReadColumn(size_t i, Column c, std::span<const int64_t> timestamps,
+                              ColumnBatch* out) const {
+  if (i >= granules_.size()) {
+    return InvalidArgument("granule " + std::to_string(i) + " out of range");
+  }
+  if (!present_[static_cast<size_t>(c)]) {
+    FillDefault(out, c, granules_[i].rows);
+    return Status::Ok();
+  }
+  thread_local std::string read_buf;
+  thread_local std::string raw_buf;
+  return DecodeBlock(i, c, timestamps, out, &read_buf, &raw_buf);
 }
 
 Status PartReader::Verify() const {

@@ -96,11 +96,17 @@ class PartReader {
   uint64_t column_bytes(Column c) const;
   uint64_t file_size() const { return file_size_; }
   const std::string& path() const { return path_; }
+  /// Unique among the readers of this process (never reused): a cache key for decoded blocks.
+  uint64_t uid() const { return uid_; }
 
   /// Decodes the columns in `columns` (kTimestamp always) of granule `i` into `out`; the other
   /// columns of `out` are cleared. `out`'s vectors are resized, so their capacity is reused.
   /// kInvalidArgument when i is out of range.
   Status ReadGranule(size_t i, ColumnSet columns, ColumnBatch* out) const;
+  /// Decodes only column `c` of granule `i` into `out`, leaving its other columns as they are.
+  /// kReceivedAt needs the granule's `timestamps` (it may be coded as a difference to them).
+  Status ReadColumn(size_t i, Column c, std::span<const int64_t> timestamps,
+                    ColumnBatch* out) const;
   /// Reads, checks the CRC of and decodes every block, and checks the granule index against the
   /// decoded values (row counts, min/max, type histogram, distinct users).
   Status Verify() const;
@@ -115,6 +121,7 @@ class PartReader {
   Status BlockError(size_t granule, Column c, std::string_view what) const;
 
   std::string path_;
+  uint64_t uid_ = 0;
   std::unique_ptr<io::RandomAccessFile> file_;  ///< null for FromBuffer
   std::string buffer_;                          ///< the bytes, for FromBuffer
   uint64_t file_size_ = 0;
