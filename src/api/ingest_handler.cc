@@ -23,19 +23,54 @@ bool AcceptedContentType(std::string_view content_type) {
   return lower.empty() || lower == "application/json" || lower == "text/plain";
 }
 
-// The key from `X-Write-Key` or `Authorization: Bearer`; empty when neither is present.
-std::string_view HeaderKey(const http::Request& request) {
-  std::string_view key = request.Header("x-write-key");
-  if (!key.empty()) return key;
-  std::string_view auth = request.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer) {
-    return auth.substr(kBearer.size());
+// Standard base64 (with or without padding); nullopt when malformed.
+std::optional<std::string> DecodeBase64(std::string_view in) {
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+') {
+      v = 62;
+    } else if (c == '/') {
+      v = 63;
+    } else {
+      return std::nullopt;
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
   }
-  return {};
+  return out;
 }
 
 }  // namespace
+
+std::string HeaderWriteKey(const http::Request& request) {
+  std::string_view key = request.Header("x-write-key");
+  if (!key.empty()) return std::string(key);
+  std::string_view auth = request.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ", kBasic = "Basic ";
+  if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer) {
+    return std::string(auth.substr(kBearer.size()));
+  }
+  if (auth.size() > kBasic.size() && auth.substr(0, kBasic.size()) == kBasic) {
+    std::optional<std::string> user_pass = DecodeBase64(auth.substr(kBasic.size()));
+    if (!user_pass) return {};
+    return user_pass->substr(0, user_pass->find(':'));
+  }
+  return {};
+}
 
 http::Response ReceiptResponse(const ingest::Receipt& receipt) {
   nlohmann::ordered_json rejected = nlohmann::ordered_json::array();
@@ -62,42 +97,52 @@ void IngestHandler::Handle(http::Request& request, http::Responder respond) {
   }
 
   // Authenticate before decoding, so that unauthenticated bodies cost little.
-  std::string presented(HeaderKey(request));
+  std::string presented = HeaderWriteKey(request);
   if (presented.empty()) presented = ingest::ExtractBodyWriteKey(request.body);
-  if (presented.empty()) {
-    respond(http::ErrorResponse(Status(
-        ErrorCode::kUnauthorized,
-        "missing write key: send X-Write-Key, Authorization: Bearer, or body field write_key")));
+  auto tenant =
+      Authenticate(presented, "X-Write-Key, Authorization: Bearer, or body field write_key");
+  if (!tenant.ok()) {
+    respond(http::ErrorResponse(tenant.status()));
     return;
+  }
+  std::string body = std::move(request.body);
+  Commit(
+      *tenant, received_at, [&body](const event::Catalogue&) { return std::move(body); },
+      std::move(respond));
+}
+
+Result<std::string> IngestHandler::Authenticate(std::string_view presented,
+                                                std::string_view where) {
+  if (presented.empty()) {
+    return Status(ErrorCode::kUnauthorized, "missing write key: send " + std::string(where));
   }
   auto match = keys_->Lookup(presented);
-  if (!match.ok()) {
-    respond(http::ErrorResponse(match.status()));
-    return;
-  }
-  if (!match->has_value()) {
-    respond(http::ErrorResponse(Status(ErrorCode::kUnauthorized, "unknown write key")));
-    return;
-  }
+  if (!match.ok()) return match.status();
+  if (!match->has_value()) return Status(ErrorCode::kUnauthorized, "unknown write key");
+  return (*match)->tenant;
+}
 
-  auto catalogue = catalogues_->ForTenant((*match)->tenant);
+void IngestHandler::Commit(const std::string& tenant, int64_t received_at,
+                           const std::function<std::string(const event::Catalogue&)>& make_body,
+                           http::Responder respond) {
+  auto catalogue = catalogues_->ForTenant(tenant);
   if (!catalogue.ok()) {
     respond(http::ErrorResponse(catalogue.status()));
     return;
   }
-
+  const std::string body = make_body(*catalogue);
   ingest::DecodeOptions options;
   options.max_event_bytes = limits_.max_event_bytes;
   options.max_events = limits_.max_batch_events;
   options.received_at_ms = received_at;
-  options.tenant = (*match)->tenant;
+  options.tenant = tenant;
   options.catalogue = &catalogue.value();
-  auto batch = ingest::DecodeBatch(request.body, options);
+  auto batch = ingest::DecodeBatch(body, options);
   if (!batch.ok()) {
     respond(http::ErrorResponse(batch.status()));
     return;
   }
-  for (auto& e : batch->events) e.tenant = (*match)->tenant;
+  for (auto& e : batch->events) e.tenant = tenant;
 
   pipeline_->Commit(std::move(batch).value(), [respond = std::move(respond)](
                                                   Result<ingest::Receipt> receipt) mutable {

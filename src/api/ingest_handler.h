@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "http/request.h"
 #include "http/response.h"
@@ -17,10 +19,14 @@ struct IngestLimits {
   size_t max_batch_events = 1000;
 };
 
-/// `POST /api/analytics/events`: the native batch API. Authenticates the write key (header
-/// `X-Write-Key`, `Authorization: Bearer`, or body field `write_key`), decodes and validates the
-/// batch, commits it through the pipeline and answers with a receipt once the accepted events are
-/// durable.
+/// The write key of a request's headers: `X-Write-Key`, `Authorization: Bearer KEY`, or
+/// `Authorization: Basic base64(KEY:)` (Segment's SDKs: the key as user name, empty password);
+/// "" when none.
+std::string HeaderWriteKey(const http::Request& request);
+
+/// `POST /api/analytics/events`: the native batch API. Authenticates the write key (a header of
+/// HeaderWriteKey, or body field `write_key`), decodes and validates the batch, commits it through
+/// the pipeline and answers with a receipt once the accepted events are durable.
 class IngestHandler {
  public:
   IngestHandler(ingest::IngestPipeline* pipeline, state::KeyCache* keys,
@@ -28,6 +34,17 @@ class IngestHandler {
       : pipeline_(pipeline), keys_(keys), catalogues_(catalogues), limits_(limits) {}
 
   void Handle(http::Request& request, http::Responder respond);
+
+  /// The tenant of a presented write key (or secret key). kUnauthorized when `presented` is
+  /// empty or unknown; `where` says where a key may be sent, for the error message.
+  Result<std::string> Authenticate(std::string_view presented, std::string_view where);
+  /// Decodes a native batch body for `tenant`, commits it through the pipeline and answers with
+  /// a receipt once the accepted events are durable. `body` is produced by `make_body` from the
+  /// tenant's catalogue (SDK formats translate event names with it).
+  void Commit(const std::string& tenant, int64_t received_at,
+              const std::function<std::string(const event::Catalogue&)>& make_body,
+              http::Responder respond);
+  const IngestLimits& limits() const { return limits_; }
 
  private:
   ingest::IngestPipeline* const pipeline_;

@@ -41,5 +41,24 @@ TEST(ReceiptResponse, BodyListsEveryRejectionWithItsCode) {
   EXPECT_EQ(res.body.rfind(R"({"accepted":1,"duplicates":2,"rejected":[{"index":0,"code")", 0), 0u);
 }
 
+http::Request WithHeader(std::string name, std::string value) {
+  http::Request r;
+  r.headers.emplace_back(std::move(name), std::move(value));
+  return r;
+}
+
+TEST(HeaderWriteKey, ReadsEveryWayAKeyIsSent) {
+  EXPECT_EQ(HeaderWriteKey(WithHeader("x-write-key", "wk_1")), "wk_1");
+  EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Bearer wk_2")), "wk_2");
+  // Segment: base64("wk_3:"), padded or not; the password is ignored.
+  EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Basic d2tfMzo=")), "wk_3");
+  EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Basic d2tfMzo")), "wk_3");
+  EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Basic d2tfMzpzZWNyZXQ=")), "wk_3");
+  EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Basic d2tfMw==")), "wk_3");  // no colon
+  EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Basic !!!")), "");
+  EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Digest x")), "");
+  EXPECT_EQ(HeaderWriteKey(http::Request{}), "");
+}
+
 }  // namespace
 }  // namespace ca::api

@@ -3,6 +3,35 @@
 #include "http/errors.h"
 
 namespace ca::api {
+namespace {
+
+// docs/api/sdk-compat.md lists these paths.
+void AddSdkRoutes(SdkHandler* sdk, http::Router* router) {
+  using ingest::SdkFormat;
+  // Segment's HTTP API, and the one-letter paths its browser library (analytics-next) posts to.
+  const std::pair<const char*, const char*> segment[] = {
+      {"track", "t"}, {"page", "p"},  {"screen", "s"}, {"identify", "i"},
+      {"group", "g"}, {"alias", "a"}, {"batch", "b"},  {"import", nullptr},
+  };
+  for (const auto& [call, short_path] : segment) {
+    const std::string as_call = std::string(call) == "import" ? "batch" : call;
+    auto handler = [sdk, as_call](http::Request& request, http::Responder respond) {
+      sdk->Handle(SdkFormat::kSegment, as_call, request, std::move(respond));
+    };
+    router->Add("POST", std::string("/v1/") + call, handler);
+    if (short_path != nullptr) router->Add("POST", std::string("/v1/") + short_path, handler);
+  }
+  // PostHog's capture endpoints, with and without the trailing slash.
+  for (const char* path : {"/batch", "/capture", "/e", "/i/v0/e", "/track"}) {
+    auto handler = [sdk](http::Request& request, http::Responder respond) {
+      sdk->Handle(SdkFormat::kPostHog, "", request, std::move(respond));
+    };
+    router->Add("POST", path, handler);
+    router->Add("POST", std::string(path) + "/", handler);
+  }
+}
+
+}  // namespace
 
 void AddRoutes(const RouteContext& context, http::Router* router) {
   router->Add("GET", "/healthz", [](http::Request&, http::Responder respond) {
@@ -20,6 +49,7 @@ void AddRoutes(const RouteContext& context, http::Router* router) {
               [ingest = context.ingest](http::Request& request, http::Responder respond) {
                 ingest->Handle(request, std::move(respond));
               });
+  if (context.sdk != nullptr) AddSdkRoutes(context.sdk, router);
   if (context.query == nullptr) return;
   router->Add("POST", "/analytics/query",
               [query = context.query](http::Request& request, http::Responder respond) {

@@ -4,6 +4,7 @@
 
 #include "api/ingest_handler.h"
 #include "api/query_handler.h"
+#include "api/sdk_handler.h"
 #include "http/router.h"
 
 namespace ca::api {
@@ -11,6 +12,8 @@ namespace ca::api {
 /// What the routes need from the running server.
 struct RouteContext {
   IngestHandler* ingest = nullptr;
+  /// The analytics SDKs' endpoints (Segment, PostHog); null: not served.
+  SdkHandler* sdk = nullptr;
   QueryHandler* query = nullptr;
   /// True while the server can take writes (for /readyz).
   std::function<bool()> ready;

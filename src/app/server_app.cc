@@ -71,6 +71,7 @@ struct ServerApp::Parts {
   std::unique_ptr<store::EventStore> store;
   std::unique_ptr<services::QueryService> queries;
   std::unique_ptr<api::IngestHandler> ingest_handler;
+  std::unique_ptr<api::SdkHandler> sdk_handler;
   std::unique_ptr<api::QueryHandler> query_handler;
   std::unique_ptr<http::Server> server;
 };
@@ -155,10 +156,13 @@ Status ServerApp::Start() {
   limits.max_batch_events = config_.max_batch_events;
   parts->ingest_handler = std::make_unique<api::IngestHandler>(
       parts->pipeline.get(), parts->keys.get(), parts->catalogues.get(), limits);
+  parts->sdk_handler =
+      std::make_unique<api::SdkHandler>(parts->ingest_handler.get(), config_.max_body_bytes);
 
   http::Router router;
   api::RouteContext routes;
   routes.ingest = parts->ingest_handler.get();
+  routes.sdk = parts->sdk_handler.get();
   routes.query = parts->query_handler.get();
   wal::Wal* wal_ptr = parts->wal.get();
   // Not ready while the log refuses writes, nor for a while after a failed write: a full disk

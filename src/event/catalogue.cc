@@ -25,17 +25,22 @@ constexpr PropertySpec kPerfMetric[] = {{"name", kString, true}, {"value", kNumb
 constexpr PropertySpec kTaskRun[] = {{"task", kString, true}, {"status", kString, true}};
 constexpr PropertySpec kError[] = {{"message", kString}};
 constexpr PropertySpec kFormSubmit[] = {{"form_id", kString, true}};
+constexpr PropertySpec kAlias[] = {{"previous_id", kString, true}};
+constexpr PropertySpec kGroup[] = {{"group_id", kString, true}};
 
 using enum EventCategory;
 
 // Sorted by name (checked at start-up by a test and by the binary search's contract).
 constexpr EventTypeSpec kBuiltins[] = {
+    {"alias", kIdentity, kAlias},
     {"application_status_changed", kApplication, kStatusChanged},
     {"button_click", kUserAction, {}},
     {"error", kSystem, kError},
     {"filter_change", kUserAction, kFilter},
     {"follow_up", kApplication, kApplicationId},
     {"form_submit", kUserAction, kFormSubmit},
+    {"group", kIdentity, kGroup},
+    {"identify", kIdentity, {}},
     {"interview_feedback", kApplication, kApplicationId},
     {"interview_scheduled", kApplication, kApplicationId},
     {"job_apply", kJobInteraction, kJobId},
@@ -49,6 +54,7 @@ constexpr EventTypeSpec kBuiltins[] = {
     {"offer_rejected", kApplication, kApplicationId},
     {"page_view", kUserAction, {}},
     {"perf_metric", kSystem, kPerfMetric},
+    {"screen_view", kUserAction, {}},
     {"search", kUserAction, kSearch},
     {"task_run", kSystem, kTaskRun},
     {"time_spent", kUserAction, kTimeSpent},

@@ -18,7 +18,14 @@ std::string_view PropertyKindName(PropertyKind kind);
 /// Inverse of PropertyKindName. Errors: kInvalidArgument.
 Result<PropertyKind> ParsePropertyKind(std::string_view name);
 
-enum class EventCategory : uint8_t { kUserAction, kJobInteraction, kApplication, kSystem, kCustom };
+enum class EventCategory : uint8_t {
+  kUserAction,
+  kJobInteraction,
+  kApplication,
+  kSystem,
+  kCustom,
+  kIdentity,  ///< identify, alias, group: who a user is (calls of the analytics SDKs)
+};
 
 /// A property an event type requires in its `properties` object.
 struct PropertySpec {

@@ -25,6 +25,10 @@ export const kCatalogue = {
   error: { message: 'TypeError: x is undefined' },
   perf_metric: { name: 'lcp_ms', value: 1234.5 },
   task_run: { task: 'daily_rollup', status: 'success' },
+  screen_view: { name: 'Home' },
+  identify: { traits: { seniority: 'senior' } },
+  alias: { previous_id: 'anon-1' },
+  group: { group_id: 'company-1', traits: { size: 50 } },
 };
 
 /** One valid event of `type` for `user`, timestamped `agoMs` before now. */
