@@ -21,7 +21,7 @@ void Check(bool ok, const char* what) {
   }
 }
 
-constexpr std::string_view kCalls[] = {"batch", "track",    "page",  "screen",
+constexpr std::string_view kCalls[] = {"batch",    "track", "page",  "screen",
                                        "identify", "group", "alias", "other"};
 // As the SDK handler: three levels below the native body limit (a single call gains the native
 // wrapper, two levels; identify's traits move one level down into properties).

@@ -347,8 +347,9 @@ Status CheckSentAt(element sent_at, std::string_view field) {
   } else if (sent_at.type() != simdjson::dom::element_type::INT64 ||
              sent_at.get_int64().get(ms) != simdjson::SUCCESS || ms < 0 ||
              ms > event::kMaxTimestampMs) {
-    return Status(ErrorCode::kBadRequest,
-                  std::string(field) + ": must be an ISO-8601 string or integer epoch milliseconds");
+    return Status(
+        ErrorCode::kBadRequest,
+        std::string(field) + ": must be an ISO-8601 string or integer epoch milliseconds");
   }
   return Status::Ok();
 }
