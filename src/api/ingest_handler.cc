@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "api/cors.h"
 #include "base/clock.h"
 #include "http/errors.h"
 #include "ingest/body_key.h"
@@ -90,6 +91,7 @@ http::Response ReceiptResponse(const ingest::Receipt& receipt) {
 
 void IngestHandler::Handle(http::Request& request, http::Responder respond) {
   const int64_t received_at = NowMillis();
+  respond = WithCorsHeaders(request, std::move(respond));
   if (!AcceptedContentType(request.Header("content-type"))) {
     respond(http::ErrorResponse(Status(ErrorCode::kUnsupportedMediaType,
                                        "content type must be application/json or text/plain")));
@@ -99,8 +101,8 @@ void IngestHandler::Handle(http::Request& request, http::Responder respond) {
   // Authenticate before decoding, so that unauthenticated bodies cost little.
   std::string presented = HeaderWriteKey(request);
   if (presented.empty()) presented = ingest::ExtractBodyWriteKey(request.body);
-  auto tenant =
-      Authenticate(presented, "X-Write-Key, Authorization: Bearer, or body field write_key");
+  auto tenant = Authenticate(request, presented,
+                             "X-Write-Key, Authorization: Bearer, or body field write_key");
   if (!tenant.ok()) {
     respond(http::ErrorResponse(tenant.status()));
     return;
@@ -111,7 +113,8 @@ void IngestHandler::Handle(http::Request& request, http::Responder respond) {
       std::move(respond));
 }
 
-Result<std::string> IngestHandler::Authenticate(std::string_view presented,
+Result<std::string> IngestHandler::Authenticate(const http::Request& request,
+                                                std::string_view presented,
                                                 std::string_view where) {
   if (presented.empty()) {
     return Status(ErrorCode::kUnauthorized, "missing write key: send " + std::string(where));
@@ -119,6 +122,7 @@ Result<std::string> IngestHandler::Authenticate(std::string_view presented,
   auto match = keys_->Lookup(presented);
   if (!match.ok()) return match.status();
   if (!match->has_value()) return Status(ErrorCode::kUnauthorized, "unknown write key");
+  CA_RETURN_IF_ERROR(CheckOrigin(request, (*match)->allowed_origins));
   return (*match)->tenant;
 }
 

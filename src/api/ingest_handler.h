@@ -36,8 +36,10 @@ class IngestHandler {
   void Handle(http::Request& request, http::Responder respond);
 
   /// The tenant of a presented write key (or secret key). kUnauthorized when `presented` is
-  /// empty or unknown; `where` says where a key may be sent, for the error message.
-  Result<std::string> Authenticate(std::string_view presented, std::string_view where);
+  /// empty or unknown (`where` says where a key may be sent, for the message);
+  /// kOriginNotAllowed when `request` comes from a browser origin the key does not allow.
+  Result<std::string> Authenticate(const http::Request& request, std::string_view presented,
+                                   std::string_view where);
   /// Decodes a native batch body for `tenant`, commits it through the pipeline and answers with
   /// a receipt once the accepted events are durable. `body` is produced by `make_body` from the
   /// tenant's catalogue (SDK formats translate event names with it).

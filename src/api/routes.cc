@@ -1,9 +1,18 @@
 #include "api/routes.h"
 
+#include "api/cors.h"
 #include "http/errors.h"
 
 namespace ca::api {
 namespace {
+
+// A POST route browsers may call from other origins: it answers CORS preflights too.
+void AddBrowserPost(http::Router* router, const std::string& path, http::Handler handler) {
+  router->Add("POST", path, std::move(handler));
+  router->Add("OPTIONS", path, [](http::Request& request, http::Responder respond) {
+    respond(PreflightResponse(request));
+  });
+}
 
 // docs/api/sdk-compat.md lists these paths.
 void AddSdkRoutes(SdkHandler* sdk, http::Router* router) {
@@ -18,16 +27,16 @@ void AddSdkRoutes(SdkHandler* sdk, http::Router* router) {
     auto handler = [sdk, as_call](http::Request& request, http::Responder respond) {
       sdk->Handle(SdkFormat::kSegment, as_call, request, std::move(respond));
     };
-    router->Add("POST", std::string("/v1/") + call, handler);
-    if (short_path != nullptr) router->Add("POST", std::string("/v1/") + short_path, handler);
+    AddBrowserPost(router, std::string("/v1/") + call, handler);
+    if (short_path != nullptr) AddBrowserPost(router, std::string("/v1/") + short_path, handler);
   }
   // PostHog's capture endpoints, with and without the trailing slash.
   for (const char* path : {"/batch", "/capture", "/e", "/i/v0/e", "/track"}) {
     auto handler = [sdk](http::Request& request, http::Responder respond) {
       sdk->Handle(SdkFormat::kPostHog, "", request, std::move(respond));
     };
-    router->Add("POST", path, handler);
-    router->Add("POST", std::string(path) + "/", handler);
+    AddBrowserPost(router, path, handler);
+    AddBrowserPost(router, std::string(path) + "/", handler);
   }
 }
 
@@ -45,10 +54,10 @@ void AddRoutes(const RouteContext& context, http::Router* router) {
     }
     respond(http::Response::Json(200, R"({"status":"ready"})"));
   });
-  router->Add("POST", "/api/analytics/events",
-              [ingest = context.ingest](http::Request& request, http::Responder respond) {
-                ingest->Handle(request, std::move(respond));
-              });
+  AddBrowserPost(router, "/api/analytics/events",
+                 [ingest = context.ingest](http::Request& request, http::Responder respond) {
+                   ingest->Handle(request, std::move(respond));
+                 });
   if (context.sdk != nullptr) AddSdkRoutes(context.sdk, router);
   if (context.query == nullptr) return;
   router->Add("POST", "/analytics/query",

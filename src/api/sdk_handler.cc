@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "api/cors.h"
 #include "base/clock.h"
 #include "http/body_decoder.h"
 #include "http/errors.h"
@@ -32,6 +33,7 @@ Status InflatePostHogBody(const http::Request& request, size_t max_bytes, std::s
 void SdkHandler::Handle(ingest::SdkFormat format, std::string_view call, http::Request& request,
                         http::Responder respond) {
   const int64_t received_at = NowMillis();
+  respond = WithCorsHeaders(request, std::move(respond));
   if (format == ingest::SdkFormat::kPostHog) {
     if (Status s = InflatePostHogBody(request, max_body_bytes_, &request.body); !s.ok()) {
       respond(http::ErrorResponse(s));
@@ -47,9 +49,10 @@ void SdkHandler::Handle(ingest::SdkFormat format, std::string_view call, http::R
   std::string presented = HeaderWriteKey(request);
   if (presented.empty()) presented = parsed->write_key();
   auto tenant = ingest_->Authenticate(
-      presented, format == ingest::SdkFormat::kSegment
-                     ? "Authorization: Basic base64(KEY:), X-Write-Key, or body field writeKey"
-                     : "body field api_key, X-Write-Key, or Authorization: Bearer");
+      request, presented,
+      format == ingest::SdkFormat::kSegment
+          ? "Authorization: Basic base64(KEY:), X-Write-Key, or body field writeKey"
+          : "body field api_key, X-Write-Key, or Authorization: Bearer");
   if (!tenant.ok()) {
     respond(http::ErrorResponse(tenant.status()));
     return;

@@ -2,6 +2,8 @@
 
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "app/commands.h"
 #include "app/data_dir.h"
@@ -38,6 +40,31 @@ void AddKeysCommand(CLI::App* app) {
     auto created = (*store)->CreateKeys(flags->tenant);
     if (!created.ok()) Fail(created.status());
     std::cout << KeysJson(*created) << std::endl;
+  });
+
+  struct OriginsFlags {
+    std::string data = "./data";
+    std::string key;
+    std::vector<std::string> allow;
+    bool any = false;
+  };
+  auto origins = std::make_shared<OriginsFlags>();
+  CLI::App* origins_cmd = keys->add_subcommand(
+      "origins",
+      "Set the browser origins a write key accepts events from (CORS); prints them as JSON. "
+      "Without --allow, any origin. A running server applies it within a minute.");
+  origins_cmd->add_option("--data", origins->data, "data directory")->capture_default_str();
+  origins_cmd->add_option("--key", origins->key, "the write key")->required();
+  origins_cmd
+      ->add_option("--allow", origins->allow,
+                   "an allowed origin, e.g. https://jobs.example.com (repeat for more)")
+      ->excludes(origins_cmd->add_flag("--any", origins->any, "accept every origin (the default)"));
+  origins_cmd->callback([origins] {
+    DataDir dir{origins->data};
+    auto store = state::OpenSqliteStateStore(dir.state_db());
+    if (!store.ok()) Fail(store.status());
+    if (Status s = (*store)->SetAllowedOrigins(origins->key, origins->allow); !s.ok()) Fail(s);
+    std::cout << nlohmann::ordered_json{{"allowed_origins", origins->allow}}.dump() << std::endl;
   });
 }
 

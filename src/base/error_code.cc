@@ -50,6 +50,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "bad_request";
     case ErrorCode::kShuttingDown:
       return "shutting_down";
+    case ErrorCode::kOriginNotAllowed:
+      return "origin_not_allowed";
     case ErrorCode::kEventNotObject:
       return "event_not_object";
     case ErrorCode::kEventTooLarge:

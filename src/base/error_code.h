@@ -38,6 +38,7 @@ enum class ErrorCode : uint16_t {
   kTooManyEvents = 308,
   kBadRequest = 309,
   kShuttingDown = 310,
+  kOriginNotAllowed = 311,  ///< a browser Origin the write key does not allow (CORS)
 
   // Event validation (4xx), used in per-event receipts.
   kEventNotObject = 400,

@@ -13,6 +13,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kUnauthorized:
       return 401;
     case ErrorCode::kForbidden:
+    case ErrorCode::kOriginNotAllowed:
       return 403;
     case ErrorCode::kNotFound:
     case ErrorCode::kRouteNotFound:

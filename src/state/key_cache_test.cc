@@ -23,6 +23,9 @@ class FakeStore : public StateStore {
   Result<std::vector<Tenant>> ListTenants() override { return Internal("unused"); }
   Status SetTenantRetention(std::string_view, int) override { return Internal("unused"); }
   Result<CreatedKeys> CreateKeys(std::string_view) override { return Internal("unused"); }
+  Status SetAllowedOrigins(std::string_view, const std::vector<std::string>&) override {
+    return Internal("unused");
+  }
   Status AddCustomEventType(std::string_view, const CustomEventTypeRow&) override {
     return Internal("unused");
   }

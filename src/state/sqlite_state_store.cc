@@ -46,7 +46,21 @@ constexpr Migration kMigrations[] = {
      "  created_at_ms BIGINT NOT NULL,"
      "  PRIMARY KEY (tenant_id, name));"},
     {2, "ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;"},
+    // Space-separated browser origins a write key accepts; '' = any.
+    {3, "ALTER TABLE api_keys ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '';"},
 };
+
+std::vector<std::string> SplitOrigins(const std::string& stored) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < stored.size()) {
+    size_t end = stored.find(' ', start);
+    if (end == std::string::npos) end = stored.size();
+    if (end > start) out.push_back(stored.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
 
 constexpr size_t kMaxEventTypeNameBytes = 128;
 
@@ -210,7 +224,7 @@ class SqliteStateStore final : public StateStore {
     std::lock_guard lock(mu_);
     CA_ASSIGN_OR_RETURN(
         Statement stmt,
-        Prepare("SELECT k.key_hash, k.tenant_id, t.name FROM api_keys k"
+        Prepare("SELECT k.key_hash, k.tenant_id, t.name, k.allowed_origins FROM api_keys k"
                 " JOIN tenants t ON t.id = k.tenant_id"
                 " WHERE k.key_id = ?1 AND k.kind = ?2 AND k.revoked_at_ms IS NULL"));
     stmt.BindText(1, parsed->key_id);
@@ -222,10 +236,39 @@ class SqliteStateStore final : public StateStore {
       std::string stored = stmt.ColumnText(0);
       if (stored.size() == hash.size() &&
           CRYPTO_memcmp(stored.data(), hash.data(), hash.size()) == 0) {
-        match = KeyMatch{stmt.ColumnInt64(1), stmt.ColumnText(2), parsed->kind};
+        match = KeyMatch{stmt.ColumnInt64(1), stmt.ColumnText(2), parsed->kind,
+                         SplitOrigins(stmt.ColumnText(3))};
       }
     }
     return match;
+  }
+
+  Status SetAllowedOrigins(std::string_view presented_key,
+                           const std::vector<std::string>& origins) override {
+    if (origins.size() > 100) return InvalidArgument("at most 100 allowed origins per key");
+    std::string joined;
+    for (const std::string& origin : origins) {
+      if (!IsValidOrigin(origin)) {
+        return InvalidArgument("'" + origin +
+                               "' is not an origin like https://jobs.example.com or "
+                               "http://localhost:3000 (lower case, no path)");
+      }
+      if (!joined.empty()) joined += ' ';
+      joined += origin;
+    }
+    CA_ASSIGN_OR_RETURN(std::optional<KeyMatch> match, LookupKey(presented_key));
+    if (!match || match->kind != KeyKind::kWrite) return NotFound("no such write key");
+    const std::optional<ParsedKey> parsed = ParseApiKey(presented_key);
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("UPDATE api_keys SET allowed_origins = ?1"
+                                " WHERE key_id = ?2 AND key_hash = ?3 AND kind = 'write'"));
+    stmt.BindText(1, joined);
+    stmt.BindText(2, parsed->key_id);
+    stmt.BindText(3, Sha256Hex(presented_key));
+    CA_RETURN_IF_ERROR(stmt.Step().status());
+    if (sqlite3_changes(db_) == 0) return NotFound("no such write key");
+    return Status::Ok();
   }
 
   Status AddCustomEventType(std::string_view tenant_name, const CustomEventTypeRow& row) override {

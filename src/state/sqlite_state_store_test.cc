@@ -67,7 +67,7 @@ TEST_F(SqliteStateStoreTest, OpensWithWalAndRecordsMigrations) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(RawQuery("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1", "2"}));
+            (std::vector<std::string>{"1", "2", "3"}));
   std::vector<std::string> tables =
       RawQuery("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
   EXPECT_EQ(tables, (std::vector<std::string>{"api_keys", "custom_event_types", "schema_migrations",
@@ -88,7 +88,7 @@ TEST_F(SqliteStateStoreTest, MigrationsAreIdempotentAndKeepData) {
     ASSERT_EQ(tenants->size(), 1u);
     EXPECT_EQ((*tenants)[0].name, "acme");
   }
-  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"2"});
+  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"3"});
 }
 
 TEST_F(SqliteStateStoreTest, RefusesSchemaNewerThanBinary) {
@@ -199,6 +199,31 @@ TEST_F(SqliteStateStoreTest, CreatedKeysAreFoundWithTheirKind) {
   ASSERT_TRUE(secret.ok());
   ASSERT_TRUE(secret->has_value());
   EXPECT_EQ(**secret, (KeyMatch{(*tenant)->id, "acme", KeyKind::kSecret}));
+}
+
+TEST_F(SqliteStateStoreTest, AllowedOriginsOfAWriteKeyAreStoredAndChecked) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  auto keys = store->CreateKeys("acme");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE((*store->LookupKey(keys->write_key))->allowed_origins.empty());  // any origin
+  const std::vector<std::string> origins = {"https://jobs.example.com", "http://localhost:3000"};
+  ASSERT_TRUE(store->SetAllowedOrigins(keys->write_key, origins).ok());
+  EXPECT_EQ((*store->LookupKey(keys->write_key))->allowed_origins, origins);
+  EXPECT_TRUE((*store->LookupKey(keys->secret_key))->allowed_origins.empty());
+  ASSERT_TRUE(store->SetAllowedOrigins(keys->write_key, {}).ok());
+  EXPECT_TRUE((*store->LookupKey(keys->write_key))->allowed_origins.empty());
+
+  for (const char* bad :
+       {"jobs.example.com", "https://jobs.example.com/", "HTTPS://A.COM", "*", "https://",
+        "https://a.com:", "https://a.com:123456", "ftp://a.com", "https://a b.com"}) {
+    EXPECT_EQ(store->SetAllowedOrigins(keys->write_key, {bad}).code(), ErrorCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_EQ(store->SetAllowedOrigins(keys->secret_key, origins).code(), ErrorCode::kNotFound);
+  std::string altered = keys->write_key;
+  altered.back() = altered.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(store->SetAllowedOrigins(altered, origins).code(), ErrorCode::kNotFound);
 }
 
 TEST_F(SqliteStateStoreTest, KeysAreDistinctAcrossCallsAndTenants) {

@@ -22,4 +22,30 @@ bool IsValidTenantName(std::string_view name) {
   return true;
 }
 
+bool IsValidOrigin(std::string_view origin) {
+  std::string_view rest;
+  if (origin.starts_with("https://")) {
+    rest = origin.substr(8);
+  } else if (origin.starts_with("http://")) {
+    rest = origin.substr(7);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.size() > 253 + 6) return false;
+  const size_t colon = rest.rfind(':');
+  std::string_view host = rest.substr(0, colon), port;
+  if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+  if (host.empty() || (colon != std::string_view::npos && (port.empty() || port.size() > 5))) {
+    return false;
+  }
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 }  // namespace ca::state

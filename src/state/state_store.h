@@ -41,6 +41,8 @@ struct KeyMatch {
   int64_t tenant_id = 0;
   std::string tenant;
   KeyKind kind = KeyKind::kWrite;
+  /// Browser origins (`https://host[:port]`) this write key accepts events from; empty: any.
+  std::vector<std::string> allowed_origins;
 
   friend bool operator==(const KeyMatch&, const KeyMatch&) = default;
 };
@@ -56,6 +58,10 @@ struct CustomEventTypeRow {
 
 /// True when `name` is a valid tenant name: [a-z0-9][a-z0-9_-]{0,63}.
 bool IsValidTenantName(std::string_view name);
+
+/// True when `origin` is a browser origin as the Origin header sends it, in lower case:
+/// `http://` or `https://`, a host of [a-z0-9.-], an optional `:port`, no path.
+bool IsValidOrigin(std::string_view origin);
 
 /// Relational state (tenants, API keys, custom event types). The interface is backend-neutral:
 /// SQLite now, PostgreSQL later. Implementations are thread-safe, and several processes may open
@@ -85,6 +91,12 @@ class StateStore {
   /// The owner of `presented_key`, or nullopt when the key is malformed, unknown or revoked.
   /// The stored hash is compared in constant time. Never logs the key.
   virtual Result<std::optional<KeyMatch>> LookupKey(std::string_view presented_key) = 0;
+
+  /// Sets the browser origins the write key `presented_key` accepts events from (CORS); empty:
+  /// any origin. kNotFound when it is not a live write key; kInvalidArgument for an origin that
+  /// is not IsValidOrigin or more than 100 origins.
+  virtual Status SetAllowedOrigins(std::string_view presented_key,
+                                   const std::vector<std::string>& origins) = 0;
 
   /// Adds the custom event type `row.name` to `tenant`, replacing its required properties when it
   /// already exists. kNotFound when the tenant does not exist; kInvalidArgument when the name is

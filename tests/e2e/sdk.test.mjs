@@ -10,7 +10,8 @@ import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { PostHog } from 'posthog-node';
 
 import {
-  Server, createKey, makeDataDir, queryEventsEach, request, show, sleep, stopAll, withDiagnostics,
+  Server, createKey, makeDataDir, queryEventsEach, request, runCli, show, sleep, stopAll,
+  withDiagnostics,
 } from './lib/harness.mjs';
 
 after(stopAll);
@@ -36,9 +37,10 @@ const kHour = 3600000;
 describe('analytics SDKs', { timeout: 180000 }, () => {
   let server;
   let key;
+  let dataDir;
 
   before(async () => {
-    const dataDir = makeDataDir();
+    dataDir = makeDataDir();
     key = await createKey(dataDir, 'acme');
     server = await Server.start({ dataDir, label: 'sdk' });
   });
@@ -171,4 +173,50 @@ describe('analytics SDKs', { timeout: 180000 }, () => {
     assert.equal(unknownType.status, 400, show(unknownType));
     assert.equal(unknownType.body.rejected[0].code, 'unknown_event_type');
   }));
+
+  test('browsers: CORS preflight, and the allowed origins of each write key',
+    withDiagnostics(async () => {
+      const preflight = await request(server, 'OPTIONS', '/api/analytics/events', { headers: {
+        origin: 'https://jobs.test', 'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, x-write-key' } });
+      assert.equal(preflight.status, 204, show(preflight));
+      assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://jobs.test');
+      assert.match(preflight.headers.get('access-control-allow-methods'), /POST/);
+      assert.match(preflight.headers.get('access-control-allow-headers').toLowerCase(), /x-write-key/);
+      for (const path of ['/v1/t', '/v1/batch', '/e/', '/i/v0/e/']) {
+        const r = await request(server, 'OPTIONS', path, { headers: { origin: 'https://jobs.test' } });
+        assert.equal(r.status, 204, `${path}: ${show(r)}`);
+      }
+
+      const body = (id) => JSON.stringify({ events: [{ type: 'login', user_id: 'cors-user', event_id: id }] });
+      const post = (writeKey, origin, id) => request(server, 'POST', '/api/analytics/events', {
+        body: body(id), headers: { 'x-write-key': writeKey, 'content-type': 'text/plain',
+          ...(origin ? { origin } : {}) } });
+      // A key without a list accepts every origin, and the answer is readable by the page.
+      const open = await post(key.write_key, 'https://anywhere.test', randomUUID());
+      assert.equal(open.status, 200, show(open));
+      assert.equal(open.headers.get('access-control-allow-origin'), 'https://anywhere.test');
+
+      // A new key (not cached by the server yet) limited to one origin.
+      const limited = await createKey(dataDir, 'acme');
+      const set = await runCli(['keys', 'origins', '--data', dataDir, '--key', limited.write_key,
+        '--allow', 'https://jobs.test']);
+      assert.equal(set.code, 0, set.stderr);
+      assert.deepEqual(JSON.parse(set.stdout), { allowed_origins: ['https://jobs.test'] });
+      const bad = await runCli(['keys', 'origins', '--data', dataDir, '--key', limited.write_key,
+        '--allow', 'https://jobs.test/path']);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /invalid_argument/);
+
+      const denied = await post(limited.write_key, 'https://evil.test', randomUUID());
+      assert.equal(denied.status, 403, show(denied));
+      assert.equal(denied.body.error.code, 'origin_not_allowed');
+      const allowed = await post(limited.write_key, 'https://jobs.test', randomUUID());
+      assert.equal(allowed.status, 200, show(allowed));
+      assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://jobs.test');
+      // Servers send no Origin: the list does not apply to them.
+      const server2server = await post(limited.write_key, null, randomUUID());
+      assert.equal(server2server.status, 200, show(server2server));
+      assert.equal(server2server.headers.get('access-control-allow-origin'), null);
+    }));
 });
