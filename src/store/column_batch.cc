@@ -12,6 +12,17 @@ constexpr std::array<std::string_view, kColumnCount> kNames = {
 
 std::string_view ColumnName(Column c) { return kNames[static_cast<size_t>(c)]; }
 
+void CopyRow(const ColumnBatch& from, size_t i, ColumnBatch* to) {
+  to->timestamp.push_back(from.timestamp[i]);
+  to->received_at.push_back(from.received_at[i]);
+  to->flags.push_back(from.flags[i]);
+  for (size_t c = 0; c < to->ids.size(); ++c) to->ids[c].push_back(from.ids[c][i]);
+  to->value.push_back(from.value[i]);
+  to->event_id.push_back(from.event_id[i]);
+  to->properties.push_back(from.properties[i]);
+  to->context.push_back(from.context[i]);
+}
+
 std::optional<Column> ColumnFromName(std::string_view name) {
   for (size_t i = 0; i < kNames.size(); ++i) {
     if (kNames[i] == name) return static_cast<Column>(i);

@@ -109,4 +109,7 @@ struct ColumnBatch {
   const std::vector<uint32_t>& Ids(Column c) const { return ids[DictIndex(c)]; }
 };
 
+/// Appends row `i` of `from` (every column) to `to`.
+void CopyRow(const ColumnBatch& from, size_t i, ColumnBatch* to);
+
 }  // namespace ca::store

@@ -13,6 +13,7 @@
 #include "store/granule_cache.h"
 #include "store/manifest.h"
 #include "store/part_format.h"
+#include "store/part_merge.h"
 #include "store/row_builder.h"
 #include "store/user_rows.h"
 #include "wal/format.h"
@@ -97,18 +98,6 @@ void AddRow(Chunk* chunk, const event::Event& e, TenantDictionaries& dicts) {
   chunk->bytes += RowStringBytes(e) + 96;
 }
 
-// Appends row `i` of `from` to `to` (every column).
-void CopyRow(const ColumnBatch& from, size_t i, ColumnBatch* to) {
-  to->timestamp.push_back(from.timestamp[i]);
-  to->received_at.push_back(from.received_at[i]);
-  to->flags.push_back(from.flags[i]);
-  for (size_t c = 0; c < to->ids.size(); ++c) to->ids[c].push_back(from.ids[c][i]);
-  to->value.push_back(from.value[i]);
-  to->event_id.push_back(from.event_id[i]);
-  to->properties.push_back(from.properties[i]);
-  to->context.push_back(from.context[i]);
-}
-
 std::shared_ptr<const Chunk> Concat(const std::vector<std::shared_ptr<const Chunk>>& chunks) {
   auto out = std::make_shared<Chunk>();
   size_t n = 0;
@@ -140,12 +129,18 @@ void SortForPart(const std::vector<const ColumnBatch*>& batches, std::vector<Row
             [&](const RowRef& a, const RowRef& b) { return key(a) < key(b); });
 }
 
-ColumnBatch Gather(const std::vector<const ColumnBatch*>& batches,
-                   const std::vector<RowRef>& refs) {
+/// Appends the rows `refs` points at, in that order, to `builder`, a granule's worth at a time.
+Status AppendInOrder(const std::vector<const ColumnBatch*>& batches,
+                     const std::vector<RowRef>& refs, size_t batch_rows, PartBuilder* builder) {
   ColumnBatch out;
-  out.timestamp.reserve(refs.size());
-  for (const RowRef& r : refs) CopyRow(*batches[r.batch], r.row, &out);
-  return out;
+  for (size_t i = 0; i < refs.size(); i += batch_rows) {
+    out = ColumnBatch{};
+    for (size_t j = i; j < std::min(refs.size(), i + batch_rows); ++j) {
+      CopyRow(*batches[refs[j].batch], refs[j].row, &out);
+    }
+    CA_RETURN_IF_ERROR(builder->Append(out));
+  }
+  return Status::Ok();
 }
 
 /// Deleted users of a tenant: (user id, deleted_at_ms), sorted by id. A row is masked when its
@@ -471,13 +466,27 @@ struct EventStore::Impl {
   }
 
   // Writes one part of `rows` (sorted) and opens it.
+  // Builds a part of (tenant, day) at merge `level` from the rows `fill` appends, writes it and
+  // opens it; null when `fill` appended no row.
   Result<std::shared_ptr<Part>> WriteNewPart(const std::string& tenant, int32_t day, uint32_t level,
-                                             const ColumnBatch& rows) {
+                                             const std::function<Status(PartBuilder*)>& fill) {
     uint64_t id;
     {
       std::lock_guard lock(mu);
       id = next_part_id++;
     }
+    PartMeta meta;
+    meta.tenant = tenant;
+    meta.day = day;
+    meta.part_id = id;
+    meta.level = level;
+    PartWriteOptions write_options;
+    write_options.granule_rows = options.granule_rows;
+    CA_ASSIGN_OR_RETURN(std::unique_ptr<PartBuilder> builder,
+                        PartBuilder::Create(meta, write_options));
+    CA_RETURN_IF_ERROR(fill(builder.get()));
+    if (builder->rows() == 0) return std::shared_ptr<Part>();
+    CA_ASSIGN_OR_RETURN(std::string bytes, builder->Finish());
     char name[64];
     std::snprintf(name, sizeof(name), "%08d-%012llu.part", day,
                   static_cast<unsigned long long>(id));
@@ -485,13 +494,8 @@ struct EventStore::Impl {
     part->env = options.env;
     part->path = tenant + "/parts/" + name;
     part->full_path = io::JoinPath(options.dir, part->path);
-    PartMeta meta;
-    meta.tenant = tenant;
-    meta.day = day;
-    meta.part_id = id;
-    meta.level = level;
     CA_RETURN_IF_ERROR(options.env->CreateDirs(PartsDir(tenant)));
-    CA_RETURN_IF_ERROR(WritePart(options.env, part->full_path, meta, rows, options.granule_rows));
+    CA_RETURN_IF_ERROR(io::WriteFileAtomically(options.env, part->full_path, bytes));
     CA_ASSIGN_OR_RETURN(part->reader, PartReader::Open(options.env, part->full_path));
     return part;
   }
@@ -552,7 +556,9 @@ struct EventStore::Impl {
       std::vector<std::shared_ptr<Part>> parts;
       for (auto& [day, refs] : by_day) {
         SortForPart(batches, &refs);
-        auto part = WriteNewPart(name, day, 0, Gather(batches, refs));
+        auto part = WriteNewPart(name, day, 0, [&](PartBuilder* builder) {
+          return AppendInOrder(batches, refs, options.granule_rows, builder);
+        });
         if (!part.ok()) {
           for (auto& p : parts) p->obsolete = true;
           cleanup();
@@ -635,33 +641,25 @@ struct EventStore::Impl {
       std::lock_guard lock(mu);
       mask = MaskOf(*tenant);
     }
-    std::vector<ColumnBatch> batches;
     uint32_t level = 0;
+    std::vector<const PartReader*> readers;
     for (const auto& p : inputs) {
       level = std::max(level, p->meta().level + 1);
-      for (size_t g = 0; g < p->reader->granules().size(); ++g) {
-        batches.emplace_back();
-        CA_RETURN_IF_ERROR(p->reader->ReadGranule(g, ColumnSet::All(), &batches.back()));
-      }
+      readers.push_back(p->reader.get());
     }
-    std::vector<const ColumnBatch*> ptrs;
-    std::vector<RowRef> refs;
-    for (uint32_t b = 0; b < batches.size(); ++b) {
-      ptrs.push_back(&batches[b]);
-      const auto& users = batches[b].Ids(Column::kUser);
-      for (uint32_t i = 0; i < batches[b].size(); ++i) {
-        if (!mask.empty() && Masked(mask, users[i], batches[b].received_at[i])) continue;
-        refs.push_back({b, i});
-      }
+    std::function<bool(uint32_t, int64_t)> drop;
+    if (!mask.empty()) {
+      drop = [&mask](uint32_t user, int64_t received_at) {
+        return Masked(mask, user, received_at);
+      };
     }
+    CA_ASSIGN_OR_RETURN(
+        auto merged,
+        WriteNewPart(tenant->name, inputs[0]->meta().day, level, [&](PartBuilder* builder) {
+          return MergeParts(readers, drop, options.granule_rows, builder);
+        }));
     std::vector<std::shared_ptr<Part>> outputs;
-    if (!refs.empty()) {
-      SortForPart(ptrs, &refs);
-      CA_ASSIGN_OR_RETURN(auto merged, WriteNewPart(tenant->name, inputs[0]->meta().day, level,
-                                                    Gather(ptrs, refs)));
-      outputs.push_back(std::move(merged));
-    }
-    batches.clear();
+    if (merged) outputs.push_back(std::move(merged));
     return ReplaceParts(tenant, inputs, outputs);
   }
 

@@ -216,14 +216,29 @@ Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
   return EncodePart(meta_in, rows, options);
 }
 
-Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
-                               const PartWriteOptions& options) {
+Result<std::unique_ptr<PartBuilder>> PartBuilder::Create(const PartMeta& meta_in,
+                                                         const PartWriteOptions& options) {
   if (options.granule_rows == 0 || options.granule_rows > kMaxBlockRows) {
     return InvalidArgument("granule_rows must be in 1..65536");
   }
   if (meta_in.tenant.size() > std::numeric_limits<uint16_t>::max()) {
     return InvalidArgument("tenant longer than 65535 bytes");
   }
+  std::unique_ptr<PartBuilder> b(new PartBuilder());
+  b->options_ = options;
+  b->meta_.tenant = meta_in.tenant;
+  b->meta_.day = meta_in.day;
+  b->meta_.part_id = meta_in.part_id;
+  b->meta_.level = meta_in.level;
+  Writer w(&b->out_);
+  w.Bytes(std::string_view(kMagic, sizeof(kMagic)));
+  w.Put<uint32_t>(kPartFormatVersion);
+  w.Put<uint32_t>(0);
+  return b;
+}
+
+Status PartBuilder::Append(const ColumnBatch& rows) {
+  if (finished_) return InvalidArgument("part builder already finished");
   const size_t n = rows.size();
   for (size_t c = 0; c < kColumnCount; ++c) {
     if (ColumnSize(rows, static_cast<Column>(c)) != n) {
@@ -233,55 +248,69 @@ Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
     }
   }
   const auto& user = rows.Ids(Column::kUser);
-  for (size_t i = 1; i < n; ++i) {
-    if (user[i] < user[i - 1] ||
-        (user[i] == user[i - 1] && rows.timestamp[i] < rows.timestamp[i - 1])) {
-      return InvalidArgument("rows not sorted by (user, timestamp) at row " + std::to_string(i));
+  for (size_t i = 0; i < n; ++i) {
+    const std::pair key(user[i], rows.timestamp[i]);
+    if ((meta_.rows > 0 || i > 0) && key < last_key_) {
+      return InvalidArgument("rows not sorted by (user, timestamp) at row " +
+                             std::to_string(meta_.rows + i));
     }
+    last_key_ = key;
   }
+  Aggregate(rows, &types_, &meta_.distinct_users, &last_user_);
+  meta_.rows += n;
 
-  PartMeta meta;
-  meta.tenant = meta_in.tenant;
-  meta.day = meta_in.day;
-  meta.part_id = meta_in.part_id;
-  meta.level = meta_in.level;
-  meta.rows = n;
-  std::map<uint32_t, uint64_t> types;
-  uint32_t last_user = 0;
-  Aggregate(rows, &types, &meta.distinct_users, &last_user);
-  meta.type_counts.assign(types.begin(), types.end());
-  const GranuleInfo all = Summarize(rows, 0, n);
-  meta.min_ts = all.min_ts;
-  meta.max_ts = all.max_ts;
-  meta.min_received = all.min_received;
-  meta.max_received = all.max_received;
+  const size_t granule = options_.granule_rows;
+  size_t start = 0;
+  if (!pending_.timestamp.empty()) {  // top up the waiting rows to a granule first
+    const size_t take = std::min(granule - pending_.size(), n);
+    for (size_t i = 0; i < take; ++i) CopyRow(rows, i, &pending_);
+    start = take;
+    if (pending_.size() < granule) return Status::Ok();
+    CA_RETURN_IF_ERROR(EncodeGranule(pending_, 0, granule));
+    pending_ = ColumnBatch{};
+  }
+  for (; n - start >= granule; start += granule) {
+    CA_RETURN_IF_ERROR(EncodeGranule(rows, start, granule));
+  }
+  for (size_t i = start; i < n; ++i) CopyRow(rows, i, &pending_);
+  return Status::Ok();
+}
 
-  std::string out;
-  Writer w(&out);
-  w.Bytes(std::string_view(kMagic, sizeof(kMagic)));
-  w.Put<uint32_t>(kPartFormatVersion);
-  w.Put<uint32_t>(0);
-
-  std::vector<GranuleInfo> granules;
-  std::vector<BlockInfo> blocks;
+Status PartBuilder::EncodeGranule(const ColumnBatch& rows, size_t start, size_t count) {
+  granules_.push_back(Summarize(rows, start, count));
   EncodedBlock encoded;
-  for (size_t start = 0; start < n; start += options.granule_rows) {
-    const size_t count = std::min(options.granule_rows, n - start);
-    granules.push_back(Summarize(rows, start, count));
-    for (size_t c = 0; c < kColumnCount; ++c) {
-      const Column col = static_cast<Column>(c);
-      Status s = EncodeBlock(ValuesOf(rows, col, start, count), options.codec, &encoded);
-      if (!s.ok()) return s.WithContext(std::string("column ") + std::string(ColumnName(col)));
-      BlockInfo b;
-      b.offset = out.size();
-      b.size = static_cast<uint32_t>(encoded.data.size());
-      b.raw_size = encoded.raw_size;
-      b.crc = BlockCrc(encoded.data);
-      b.encoding = encoded.encoding;
-      b.compression = encoded.compression;
-      blocks.push_back(b);
-      out.append(encoded.data);
-    }
+  for (size_t c = 0; c < kColumnCount; ++c) {
+    const Column col = static_cast<Column>(c);
+    Status s = EncodeBlock(ValuesOf(rows, col, start, count), options_.codec, &encoded);
+    if (!s.ok()) return s.WithContext(std::string("column ") + std::string(ColumnName(col)));
+    BlockInfo b;
+    b.offset = out_.size();
+    b.size = static_cast<uint32_t>(encoded.data.size());
+    b.raw_size = encoded.raw_size;
+    b.crc = BlockCrc(encoded.data);
+    b.encoding = encoded.encoding;
+    b.compression = encoded.compression;
+    blocks_.push_back(b);
+    out_.append(encoded.data);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> PartBuilder::Finish() {
+  if (finished_) return InvalidArgument("part builder already finished");
+  if (!pending_.timestamp.empty()) {
+    CA_RETURN_IF_ERROR(EncodeGranule(pending_, 0, pending_.size()));
+    pending_ = ColumnBatch{};
+  }
+  finished_ = true;
+  PartMeta& meta = meta_;
+  meta.type_counts.assign(types_.begin(), types_.end());
+  for (size_t g = 0; g < granules_.size(); ++g) {
+    const GranuleInfo& gi = granules_[g];
+    meta.min_ts = g == 0 ? gi.min_ts : std::min(meta.min_ts, gi.min_ts);
+    meta.max_ts = g == 0 ? gi.max_ts : std::max(meta.max_ts, gi.max_ts);
+    meta.min_received = g == 0 ? gi.min_received : std::min(meta.min_received, gi.min_received);
+    meta.max_received = g == 0 ? gi.max_received : std::max(meta.max_received, gi.max_received);
   }
 
   std::string footer;
@@ -297,7 +326,7 @@ Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
   f.Put<int64_t>(meta.min_received);
   f.Put<int64_t>(meta.max_received);
   f.Put<uint64_t>(meta.distinct_users);
-  f.Put<uint32_t>(static_cast<uint32_t>(options.granule_rows));
+  f.Put<uint32_t>(static_cast<uint32_t>(options_.granule_rows));
   f.Put<uint32_t>(static_cast<uint32_t>(meta.type_counts.size()));
   for (const auto& [type, count] : meta.type_counts) {
     f.Put<uint32_t>(type);
@@ -311,9 +340,9 @@ Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
     f.Put<uint8_t>(static_cast<uint8_t>(name.size()));
     f.Bytes(name);
   }
-  f.Put<uint32_t>(static_cast<uint32_t>(granules.size()));
-  for (size_t g = 0; g < granules.size(); ++g) {
-    const GranuleInfo& gi = granules[g];
+  f.Put<uint32_t>(static_cast<uint32_t>(granules_.size()));
+  for (size_t g = 0; g < granules_.size(); ++g) {
+    const GranuleInfo& gi = granules_[g];
     f.Put<uint32_t>(gi.rows);
     f.Put<int64_t>(gi.min_ts);
     f.Put<int64_t>(gi.max_ts);
@@ -322,7 +351,7 @@ Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
     f.Put<uint32_t>(gi.min_user);
     f.Put<uint32_t>(gi.max_user);
     for (size_t c = 0; c < kColumnCount; ++c) {
-      const BlockInfo& b = blocks[g * kColumnCount + c];
+      const BlockInfo& b = blocks_[g * kColumnCount + c];
       f.Put<uint64_t>(b.offset);
       f.Put<uint32_t>(b.size);
       f.Put<uint32_t>(b.raw_size);
@@ -331,12 +360,21 @@ Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
       f.Put<uint8_t>(static_cast<uint8_t>(b.compression));
     }
   }
+  std::string out = std::move(out_);
+  Writer w(&out);
   out.append(footer);
   w.Put<uint64_t>(footer.size());
   w.Put<uint32_t>(BlockCrc(footer));
   w.Put<uint32_t>(kPartFormatVersion);
   w.Bytes(std::string_view(kMagic, sizeof(kMagic)));
   return out;
+}
+
+Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
+                               const PartWriteOptions& options) {
+  CA_ASSIGN_OR_RETURN(std::unique_ptr<PartBuilder> builder, PartBuilder::Create(meta_in, options));
+  CA_RETURN_IF_ERROR(builder->Append(rows));
+  return builder->Finish();
 }
 
 Status WritePart(io::Env* env, const std::string& path, const PartMeta& meta_in,

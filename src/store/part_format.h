@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -69,6 +70,38 @@ Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
                                const PartWriteOptions& options);
 Result<std::string> EncodePart(const PartMeta& meta_in, const ColumnBatch& rows,
                                size_t granule_rows = kDefaultGranuleRows);
+
+/// Builds the bytes of a part from rows appended in (user, timestamp) order, encoding each granule
+/// as soon as it is full, so that a merge holds a granule of rows rather than a whole partition.
+/// EncodePart is a builder fed once. Not thread-safe.
+class PartBuilder {
+ public:
+  /// `meta_in` supplies tenant, day, part_id and level. kInvalidArgument on bad options or a
+  /// tenant longer than 65535 bytes.
+  static Result<std::unique_ptr<PartBuilder>> Create(const PartMeta& meta_in,
+                                                     const PartWriteOptions& options);
+  /// Appends `rows` (every column with size() entries), which must continue the (user, timestamp)
+  /// order of the rows appended before. kInvalidArgument otherwise, and after Finish.
+  Status Append(const ColumnBatch& rows);
+  /// Encodes the rows still waiting and the footer; returns the whole part. Once only.
+  Result<std::string> Finish();
+  uint64_t rows() const { return meta_.rows; }
+
+ private:
+  PartBuilder() = default;
+  Status EncodeGranule(const ColumnBatch& rows, size_t start, size_t count);
+
+  PartWriteOptions options_;
+  PartMeta meta_;
+  std::string out_;      // header and the blocks so far
+  ColumnBatch pending_;  // fewer rows than a granule, waiting for more
+  std::vector<GranuleInfo> granules_;
+  std::vector<BlockInfo> blocks_;  // granule-major
+  std::map<uint32_t, uint64_t> types_;
+  uint32_t last_user_ = 0;
+  std::pair<uint32_t, int64_t> last_key_{0, 0};
+  bool finished_ = false;
+};
 
 /// EncodePart, then io::WriteFileAtomically (temporary name, fsync, rename, directory fsync).
 Status WritePart(io::Env* env, const std::string& path, const PartMeta& meta_in,

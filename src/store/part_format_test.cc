@@ -180,6 +180,45 @@ TEST(PartFormatTest, RoundTripEveryForcedCompressionAndEncoding) {
   CheckRoundTrip(rows, options);
 }
 
+// Rows [start, start + count) of `b` as a batch of their own.
+ColumnBatch Slice(const ColumnBatch& b, size_t start, size_t count) {
+  ColumnBatch out;
+  for (size_t i = start; i < start + count; ++i) CopyRow(b, i, &out);
+  return out;
+}
+
+TEST(PartFormatTest, BuilderFedInPiecesWritesTheSameBytesAsOnce) {
+  const ColumnBatch rows = RandomBatch(3000, 11);
+  PartWriteOptions options;
+  options.granule_rows = 256;
+  auto once = EncodePart(TestMeta(), rows, options);
+  ASSERT_TRUE(once.ok());
+  // Pieces smaller than, equal to and larger than a granule, and empty ones.
+  for (size_t piece : {1, 7, 255, 256, 257, 1000}) {
+    auto builder = PartBuilder::Create(TestMeta(), options);
+    ASSERT_TRUE(builder.ok());
+    ASSERT_TRUE((*builder)->Append(ColumnBatch{}).ok());
+    for (size_t start = 0; start < rows.size(); start += piece) {
+      ASSERT_TRUE(
+          (*builder)->Append(Slice(rows, start, std::min(piece, rows.size() - start))).ok());
+    }
+    EXPECT_EQ((*builder)->rows(), rows.size());
+    auto bytes = (*builder)->Finish();
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_TRUE(*bytes == *once) << "piece " << piece;
+    EXPECT_EQ((*builder)->Finish().status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ((*builder)->Append(Slice(rows, 0, 1)).code(), ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(PartFormatTest, BuilderRejectsRowsOutOfOrderAcrossAppends) {
+  const ColumnBatch rows = RandomBatch(100, 12);
+  auto builder = PartBuilder::Create(TestMeta(), PartWriteOptions{});
+  ASSERT_TRUE(builder.ok());
+  ASSERT_TRUE((*builder)->Append(Slice(rows, 50, 50)).ok());
+  EXPECT_EQ((*builder)->Append(Slice(rows, 0, 50)).code(), ErrorCode::kInvalidArgument);
+}
+
 TEST(PartFormatTest, EdgeValues) {
   ColumnBatch b = RandomBatch(300, 9);
   std::fill(b.value.begin(), b.value.end(), kNoValue);
