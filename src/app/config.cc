@@ -196,6 +196,27 @@ const KeyInfo kKeys[] = {
        return SetInteger<uint64_t, 1000, 100'000'000>(v, &c->store_memtable_rows);
      },
      [](const Config& c) { return std::to_string(c.store_memtable_rows); }},
+    {"privacy.scrub_pii", ValueType::kString, "",
+     "Replace e-mail addresses, phone and card numbers and the values of secret-looking keys in "
+     "event properties and context before storing them: on or off.",
+     [](std::string_view v, Config* c) {
+       return SetOneOf(v, {"on", "off"}, &c->privacy_scrub_pii);
+     },
+     [](const Config& c) { return c.privacy_scrub_pii; }},
+    {"privacy.ip", ValueType::kString, "",
+     "What is stored of context.ip: truncate (IPv4 to its /24, IPv6 to its /48) or keep.",
+     [](std::string_view v, Config* c) {
+       return SetOneOf(v, {"truncate", "keep"}, &c->privacy_ip);
+     },
+     [](const Config& c) { return c.privacy_ip; }},
+    {"privacy.pii_allowed_keys", ValueType::kString, "",
+     "Comma-separated property or context keys whose values are never scrubbed (e.g. "
+     "\"contact_email,support_phone\").",
+     [](std::string_view v, Config* c) {
+       c->privacy_pii_allowed_keys = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.privacy_pii_allowed_keys; }},
     {"store.granule_cache_mb", ValueType::kInteger, "",
      "Memory for decoded columns of the granules that one user's queries read, kept for the next "
      "query of that user (0 to 65536; 0 turns the cache off).",
@@ -326,6 +347,8 @@ Config DefaultConfig() {
   c.shutdown_grace_ms = 10'000;
   c.store_memtable_rows = 1'000'000;
   c.store_granule_cache_mb = 128;
+  c.privacy_scrub_pii = "on";
+  c.privacy_ip = "truncate";
   c.store_flush_interval_s = 300;
   c.query_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   c.query_max_memory_mb = 512;

@@ -15,25 +15,28 @@ namespace ca::app {
 /// (ApplyTomlFile), CA_* environment variables (ApplyEnvironment), command-line flags (Set).
 /// One table of known keys (see KnownKeysHelp and docs/configuration.md) drives all of them.
 struct Config {
-  std::string data;                     // data
-  std::string listen_host;              // listen (HOST part; IPv6 without brackets)
-  uint16_t listen_port = 0;             // listen (PORT part; 0 = any free port)
-  int threads = 1;                      // threads
-  std::string log_level;                // log_level
-  std::string wal_sync;                 // wal.sync: "always", "interval" or "none"
-  int wal_sync_interval_ms = 0;         // wal.sync_interval_ms
-  uint64_t wal_segment_bytes = 0;       // wal.segment_bytes
-  int dedup_window_hours = 0;           // ingest.dedup_window_hours
-  uint64_t dedup_max_ids = 0;           // ingest.dedup_max_ids
-  uint64_t max_event_bytes = 0;         // ingest.max_event_bytes
-  uint64_t max_body_bytes = 0;          // ingest.max_body_bytes
-  uint32_t max_batch_events = 0;        // ingest.max_batch_events
-  int shutdown_grace_ms = 0;            // shutdown_grace_ms
-  uint64_t store_memtable_rows = 0;     // store.memtable_rows
-  uint64_t store_granule_cache_mb = 0;  // store.granule_cache_mb
-  int store_flush_interval_s = 0;       // store.flush_interval_s
-  int query_threads = 0;                // query.threads
-  uint64_t query_max_memory_mb = 0;     // query.max_memory_mb
+  std::string data;                      // data
+  std::string listen_host;               // listen (HOST part; IPv6 without brackets)
+  uint16_t listen_port = 0;              // listen (PORT part; 0 = any free port)
+  int threads = 1;                       // threads
+  std::string log_level;                 // log_level
+  std::string wal_sync;                  // wal.sync: "always", "interval" or "none"
+  int wal_sync_interval_ms = 0;          // wal.sync_interval_ms
+  uint64_t wal_segment_bytes = 0;        // wal.segment_bytes
+  int dedup_window_hours = 0;            // ingest.dedup_window_hours
+  uint64_t dedup_max_ids = 0;            // ingest.dedup_max_ids
+  uint64_t max_event_bytes = 0;          // ingest.max_event_bytes
+  uint64_t max_body_bytes = 0;           // ingest.max_body_bytes
+  uint32_t max_batch_events = 0;         // ingest.max_batch_events
+  int shutdown_grace_ms = 0;             // shutdown_grace_ms
+  uint64_t store_memtable_rows = 0;      // store.memtable_rows
+  uint64_t store_granule_cache_mb = 0;   // store.granule_cache_mb
+  int store_flush_interval_s = 0;        // store.flush_interval_s
+  int query_threads = 0;                 // query.threads
+  uint64_t query_max_memory_mb = 0;      // query.max_memory_mb
+  std::string privacy_scrub_pii;         // privacy.scrub_pii: "on" or "off"
+  std::string privacy_ip;                // privacy.ip: "truncate" or "keep"
+  std::string privacy_pii_allowed_keys;  // privacy.pii_allowed_keys: comma-separated key names
 };
 
 /// The built-in defaults; `threads` is the number of cores (at least 1).

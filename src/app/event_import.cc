@@ -11,6 +11,7 @@
 
 #include "app/data_dir.h"
 #include "app/offline_store.h"
+#include "app/server_app.h"
 #include "base/clock.h"
 #include "ingest/batch_decoder.h"
 #include "ingest/ingest_pipeline.h"
@@ -95,7 +96,8 @@ Result<ImportReceipt> ImportEvents(const ImportOptions& options, std::ostream& l
                       OfflineStore::Open(options.config, OfflineStore::Mode::kWritable));
   store::EventStore* store = offline->store();
   const int64_t window_ms = int64_t{options.config.dedup_window_hours} * 3600 * 1000;
-  ingest::IngestPipeline pipeline(offline->wal(), window_ms, options.config.dedup_max_ids);
+  ingest::IngestPipeline pipeline(offline->wal(), window_ms, options.config.dedup_max_ids,
+                                  PrivacyOptionsFor(options.config));
   const int64_t now = NowMillis();
   CA_RETURN_IF_ERROR(pipeline.RecoverDedup(offline->wal_options(), now));
   CA_RETURN_IF_ERROR(store->ForEachEventKey(

@@ -47,6 +47,22 @@ store::StoreOptions StoreOptionsFor(const Config& config, state::StateStore* sta
   return options;
 }
 
+ingest::PrivacyOptions PrivacyOptionsFor(const Config& config) {
+  ingest::PrivacyOptions options;
+  options.scrub_pii = config.privacy_scrub_pii != "off";
+  options.keep_raw_ip = config.privacy_ip == "keep";
+  std::string_view keys = config.privacy_pii_allowed_keys;
+  while (!keys.empty()) {
+    const size_t comma = std::min(keys.find(','), keys.size());
+    std::string_view key = keys.substr(0, comma);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (!key.empty()) options.pii_allowed_keys.emplace_back(key);
+    keys.remove_prefix(std::min(comma + 1, keys.size()));
+  }
+  return options;
+}
+
 Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,
                                                           const wal::Options& wal_options,
                                                           wal::Wal* live,
@@ -124,8 +140,8 @@ Status ServerApp::Start() {
                wal::SyncModeName(parts->wal_options.sync));
 
   const int64_t window_ms = int64_t{config_.dedup_window_hours} * 3600 * 1000;
-  parts->pipeline =
-      std::make_unique<ingest::IngestPipeline>(parts->wal.get(), window_ms, config_.dedup_max_ids);
+  parts->pipeline = std::make_unique<ingest::IngestPipeline>(
+      parts->wal.get(), window_ms, config_.dedup_max_ids, PrivacyOptionsFor(config_));
   CA_ASSIGN_OR_RETURN(parts->store, OpenEventStore(config_, parts->wal_options, parts->wal.get(),
                                                    parts->state.get()));
   {

@@ -8,6 +8,7 @@
 #include "app/config.h"
 #include "base/result.h"
 #include "base/status.h"
+#include "ingest/privacy_filter.h"
 #include "state/state_store.h"
 #include "store/event_store.h"
 
@@ -42,6 +43,9 @@ class ServerApp {
 /// The event store's options from the configuration; each tenant's retention is read from
 /// `state` (null: keep everything).
 store::StoreOptions StoreOptionsFor(const Config& config, state::StateStore* state);
+
+/// The privacy stage's options from the `privacy.*` settings.
+ingest::PrivacyOptions PrivacyOptionsFor(const Config& config);
 /// Opens the event store of `config`'s data directory (replaying the WAL from its checkpoint);
 /// damage is reported with the command that lists it.
 Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,

@@ -24,10 +24,12 @@ struct IngestPipeline::Pending {
   Done done;
 };
 
-IngestPipeline::IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms, size_t dedup_max_ids)
+IngestPipeline::IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms, size_t dedup_max_ids,
+                               const PrivacyOptions& privacy)
     : wal_(wal),
       dedup_window_ms_(dedup_window_ms),
       dedup_max_ids_(dedup_max_ids),
+      privacy_(privacy),
       dedup_(dedup_window_ms) {}
 
 Status IngestPipeline::RecoverDedup(const wal::Options& wal_options, int64_t now_ms) {
@@ -68,6 +70,7 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
   // The events themselves stay here and are freed on this thread once encoded; the WAL's thread,
   // which finishes the request, needs only their keys.
   // Scratch buffers keep their capacity per thread: the WAL copies the records during Append.
+  for (auto& e : batch.events) privacy_.Apply(&e);
   const auto& events = batch.events;
   thread_local std::string encoded;
   thread_local std::vector<std::pair<size_t, size_t>> spans;

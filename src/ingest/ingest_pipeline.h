@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "ingest/batch_decoder.h"
 #include "ingest/dedup_index.h"
+#include "ingest/privacy_filter.h"
 #include "wal/wal.h"
 
 namespace ca::ingest {
@@ -46,7 +47,8 @@ class IngestPipeline {
 
   /// Deduplicates over `dedup_window_ms`, holding at most `dedup_max_ids` ids (the oldest are
   /// forgotten early past that, so memory stays bounded).
-  IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms, size_t dedup_max_ids);
+  IngestPipeline(wal::Wal* wal, int64_t dedup_window_ms, size_t dedup_max_ids,
+                 const PrivacyOptions& privacy = PrivacyOptions());
 
   /// Rebuilds the dedup index from the durable WAL records received within the window. Call once,
   /// before the first Commit. `wal_options` locates the log.
@@ -56,9 +58,9 @@ class IngestPipeline {
   void RememberStored(std::string_view tenant, std::string_view event_id, int64_t received_at_ms,
                       int64_t now_ms);
 
-  /// Commits the valid events of `batch` (their `tenant` already set). `done` is called exactly
-  /// once: from the WAL's sync thread after the records are durable, or at once on error (a WAL
-  /// that cannot take writes gives kDiskFull / kIoError / kUnavailable).
+  /// Commits the valid events of `batch` (their `tenant` already set), after the privacy stage.
+  /// `done` is called exactly once: from the WAL's sync thread after the records are durable, or at
+  /// once on error (a WAL that cannot take writes gives kDiskFull / kIoError / kUnavailable).
   void Commit(DecodedBatch batch, Done done);
 
   IngestCounters counters() const;
@@ -75,6 +77,7 @@ class IngestPipeline {
   wal::Wal* const wal_;
   const int64_t dedup_window_ms_;
   const size_t dedup_max_ids_;
+  const PrivacyFilter privacy_;
 
   mutable std::mutex mu_;
   DedupIndex dedup_;            // guarded by mu_

@@ -1,0 +1,140 @@
+#include "ingest/pii_scrubber.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+namespace ca::ingest {
+namespace {
+
+std::string ScrubbedString(std::string_view s) {
+  std::string out;
+  return PiiScrubber::ScrubString(s, &out) ? out : std::string(s);
+}
+
+TEST(PiiScrubberTest, EmailsAreReplacedInsideText) {
+  EXPECT_EQ(ScrubbedString("write to jane.doe+jobs@example.co.uk today."),
+            "write to [email] today.");
+  EXPECT_EQ(ScrubbedString("a@b.io,c@d.de"), "[email],[email]");
+  for (const char* kept : {"@handle", "user@localhost", "a@b.c", "x@", "@", "50@home.1"}) {
+    EXPECT_EQ(ScrubbedString(kept), kept);
+  }
+}
+
+TEST(PiiScrubberTest, PhoneNumbersNeedAPlusParenthesesOrSeparatedGroups) {
+  EXPECT_EQ(ScrubbedString("call +49 30 1234567 now"), "call [phone] now");
+  EXPECT_EQ(ScrubbedString("(030) 123-4567"), "[phone]");
+  EXPECT_EQ(ScrubbedString("555-123-4567"), "[phone]");
+  EXPECT_EQ(ScrubbedString("+4915112345678"), "[phone]");
+  // Ids, dates, times, versions, IPs and amounts are not phones.
+  for (const char* kept :
+       {"job-1234567890", "1234567890", "2026-11-28", "2026-11-28 - 2026-12-01", "10:00:00",
+        "v1.2.3", "192.168.100.200", "$1,250,000", "ORD-555-1234", "12 34", "1764320000000"}) {
+    EXPECT_EQ(ScrubbedString(kept), kept);
+  }
+}
+
+TEST(PiiScrubberTest, CardNumbersPassingLuhnAreReplaced) {
+  EXPECT_EQ(ScrubbedString("card 4111 1111 1111 1111 exp"), "card [card] exp");
+  EXPECT_EQ(ScrubbedString("4111-1111-1111-1111"), "[card]");
+  EXPECT_EQ(ScrubbedString("4111111111111111"), "[card]");
+  EXPECT_EQ(ScrubbedString("378282246310005"), "[card]");  // Amex, 15 digits
+  // Fails Luhn: a long id, not a card (and not a phone: no separators).
+  EXPECT_EQ(ScrubbedString("4111111111111112"), "4111111111111112");
+}
+
+TEST(PiiScrubberTest, SensitiveKeysAreRecognisedByName) {
+  for (const char* key :
+       {"password", "Password", "user_password", "passwd", "client_secret", "access_token",
+        "api_key", "x-api-key", "apiKey", "Authorization", "ssn", "customer_SSN"}) {
+    EXPECT_TRUE(PiiScrubber::IsSensitiveKey(key)) << key;
+  }
+  for (const char* key : {"job_id", "pass", "query", "api", "author", "session_id"}) {
+    EXPECT_FALSE(PiiScrubber::IsSensitiveKey(key)) << key;
+  }
+}
+
+TEST(PiiScrubberTest, ObjectsKeepTheirShapeAndUntouchedValuesByteForByte) {
+  const PiiScrubber scrubber;
+  std::string out;
+  const std::string clean =
+      R"({"job_id":"j-1","n":1.50e3,"ok":true,"x":null,"tags":["a","b"],"q":"c++ \"senior\""})";
+  EXPECT_FALSE(scrubber.Scrub(clean, &out));
+
+  const std::string dirty =
+      R"({"note":"mail me: a@b.io","n":1.50e3,"auth":{"token":"t0k3n","list":[1,{"x":"}"}]},)"
+      R"("password":"hunter2","deep":[{"phone":"+49 30 1234567"}],"e\u00e9":"\"x@y.de\""})";
+  ASSERT_TRUE(scrubber.Scrub(dirty, &out));
+  EXPECT_EQ(
+      out,
+      R"({"note":"mail me: [email]","n":1.50e3,"auth":{"token":"[redacted]","list":[1,{"x":"}"}]},)"
+      R"("password":"[redacted]","deep":[{"phone":"[phone]"}],"e\u00e9":"\"[email]\""})");
+  EXPECT_TRUE(nlohmann::json::accept(out)) << out;
+}
+
+TEST(PiiScrubberTest, AllowedKeysAreLeftAlone) {
+  const PiiScrubber scrubber({.allowed_keys = {"contact_email", "api_key"}});
+  std::string out;
+  ASSERT_TRUE(
+      scrubber.Scrub(R"({"contact_email":"hr@acme.io","api_key":"k","other":"a@b.io"})", &out));
+  EXPECT_EQ(out, R"({"contact_email":"hr@acme.io","api_key":"k","other":"[email]"})");
+}
+
+TEST(PiiScrubberTest, IpAddressesAreTruncated) {
+  EXPECT_EQ(TruncateIp("203.0.113.77"), "203.0.113.0");
+  EXPECT_EQ(TruncateIp("2001:db8:85a3:8d3:1319:8a2e:370:7348"), "2001:db8:85a3::");
+  EXPECT_EQ(TruncateIp("::1"), "::");
+  EXPECT_EQ(TruncateIp("not an ip"), std::nullopt);
+  EXPECT_EQ(TruncateIp("203.0.113.77:80"), std::nullopt);
+
+  const PiiScrubber context({.truncate_ip = true});
+  std::string out;
+  ASSERT_TRUE(context.Scrub(R"({"ip":"198.51.100.23","page":{"ip":"x"},"locale":"de"})", &out));
+  EXPECT_EQ(out, R"({"ip":"198.51.100.0","page":{"ip":"x"},"locale":"de"})");
+  EXPECT_FALSE(context.Scrub(R"({"ip":"198.51.100.0"})", &out));  // already truncated
+  EXPECT_FALSE(context.Scrub(R"({"ip":"unknown"})", &out));
+  EXPECT_FALSE(PiiScrubber().Scrub(R"({"ip":"198.51.100.23"})", &out));  // not asked to
+}
+
+TEST(PiiScrubberTest, WholeSensitiveObjectsAndArraysAreRedacted) {
+  const PiiScrubber scrubber;
+  std::string out;
+  ASSERT_TRUE(scrubber.Scrub(R"({"secrets":{"a":[1,2,{"b":"]"}]},"z":1})", &out));
+  EXPECT_EQ(out, R"({"secrets":"[redacted]","z":1})");
+}
+
+TEST(PiiScrubberTest, NonObjectsAndBrokenTextAreLeftAlone) {
+  const PiiScrubber scrubber;
+  std::string out = "unchanged";
+  for (const char* text : {"", "[\"a@b.io\"]", "\"a@b.io\"", R"({"a":"a@b.io")", R"({"a@b.io")"}) {
+    EXPECT_FALSE(scrubber.Scrub(text, &out)) << text;
+  }
+  EXPECT_EQ(out, "unchanged");
+}
+
+TEST(PiiScrubberTest, RandomObjectsStayValidJson) {
+  std::mt19937 rng(3);
+  const char* pieces[] = {
+      "a@b.io", "+1 555 123 4567", "4111 1111 1111 1111", "x", "\\\"", "\\u00e9", "12345678", " ",
+      "token"};
+  const PiiScrubber scrubber;
+  for (int i = 0; i < 2000; ++i) {
+    nlohmann::json j = nlohmann::json::object();
+    for (int k = 0; k < 4; ++k) {
+      std::string v;
+      for (int p = 0; p < 3; ++p) v += pieces[rng() % 9];
+      std::string key = pieces[3 + rng() % 6];  // keys are never scrubbed: no e-mail in them
+      j[key] = rng() % 3 == 0 ? nlohmann::json::array({v, 1}) : nlohmann::json(v);
+    }
+    const std::string text = j.dump();
+    std::string out;
+    if (scrubber.Scrub(text, &out)) {
+      EXPECT_TRUE(nlohmann::json::accept(out)) << text << " -> " << out;
+      EXPECT_EQ(out.find("a@b.io"), std::string::npos) << out;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ca::ingest
