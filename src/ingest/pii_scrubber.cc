@@ -104,24 +104,48 @@ std::optional<Match> NumberAt(std::string_view s, size_t b) {
   return std::nullopt;
 }
 
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+/// Whether `hint` (lower case) starts at `i` of `s`, ignoring case.
+bool HintAt(std::string_view s, size_t i, std::string_view hint) {
+  if (s.size() - i < hint.size()) return false;
+  for (size_t k = 0; k < hint.size(); ++k) {
+    if (Lower(s[i + k]) != hint[k]) return false;
+  }
+  return true;
+}
+
 /// Whether `json` may hold anything to scrub: an '@', a run of 7 digits (separators ignored) or
-/// a sensitive-looking key. False means Scrub has nothing to do.
+/// a sensitive-looking key. False means Scrub has nothing to do. One pass, no allocation.
 bool MayHavePii(std::string_view json) {
   int run = 0;
-  for (char c : json) {
-    if (c == '@') return true;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
     if (IsDigit(c)) {
       if (++run >= 7) return true;
-    } else if (c != ' ' && c != '-' && c != '(' && c != ')' && c != '+') {
-      run = 0;
+      continue;
+    }
+    if (c != ' ' && c != '-' && c != '(' && c != ')' && c != '+') run = 0;
+    switch (Lower(c)) {
+      case '@':
+        return true;
+      case 'p':
+        if (HintAt(json, i, "pass")) return true;
+        break;
+      case 's':
+        if (HintAt(json, i, "secret") || HintAt(json, i, "ssn")) return true;
+        break;
+      case 't':
+        if (HintAt(json, i, "token")) return true;
+        break;
+      case 'a':
+        if (HintAt(json, i, "api") || HintAt(json, i, "auth")) return true;
+        break;
+      default:
+        break;
     }
   }
-  static constexpr std::string_view kHints[] = {"pass", "secret", "token", "api", "auth", "ssn"};
-  std::string lower(json);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return std::any_of(std::begin(kHints), std::end(kHints),
-                     [&](std::string_view h) { return lower.find(h) != std::string::npos; });
+  return false;
 }
 
 /// Walks a minified JSON object token by token, copying it and rewriting string values and the
