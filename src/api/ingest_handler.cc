@@ -6,7 +6,9 @@
 #include <optional>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include "api/cors.h"
+
 #include "base/clock.h"
 #include "http/errors.h"
 #include "ingest/body_key.h"
@@ -126,12 +128,14 @@ Result<std::string> IngestHandler::Authenticate(const http::Request& request,
   return (*match)->tenant;
 }
 
-void IngestHandler::Commit(const std::string& tenant, int64_t received_at,
-                           const std::function<std::string(const event::Catalogue&)>& make_body,
-                           http::Responder respond) {
+void IngestHandler::CommitBody(
+    const std::string& tenant, int64_t received_at,
+    const std::function<std::string(const event::Catalogue&)>& make_body,
+    const std::function<void(const std::vector<ingest::Rejection>&)>& on_rejected,
+    ReceiptCallback done) {
   auto catalogue = catalogues_->ForTenant(tenant);
   if (!catalogue.ok()) {
-    respond(http::ErrorResponse(catalogue.status()));
+    done(catalogue.status());
     return;
   }
   const std::string body = make_body(*catalogue);
@@ -141,17 +145,52 @@ void IngestHandler::Commit(const std::string& tenant, int64_t received_at,
   options.received_at_ms = received_at;
   options.tenant = tenant;
   options.catalogue = &catalogue.value();
+  options.keep_rejected_raw = static_cast<bool>(on_rejected);
   auto batch = ingest::DecodeBatch(body, options);
   if (!batch.ok()) {
-    respond(http::ErrorResponse(batch.status()));
+    done(batch.status());
     return;
   }
+  if (on_rejected && !batch->rejected.empty()) on_rejected(batch->rejected);
   for (auto& e : batch->events) e.tenant = tenant;
+  pipeline_->Commit(std::move(batch).value(), std::move(done));
+}
 
-  pipeline_->Commit(std::move(batch).value(), [respond = std::move(respond)](
-                                                  Result<ingest::Receipt> receipt) mutable {
-    respond(receipt.ok() ? ReceiptResponse(*receipt) : http::ErrorResponse(receipt.status()));
-  });
+void IngestHandler::KeepDeadLetters(const std::string& tenant, int64_t received_at,
+                                    const DeadLetterSource& source,
+                                    const std::vector<ingest::Rejection>& rejected) {
+  std::vector<state::DeadLetter> letters;
+  for (const ingest::Rejection& r : rejected) {
+    state::DeadLetter letter;
+    letter.received_at_ms = received_at;
+    letter.code = std::string(ErrorCodeName(r.code));
+    letter.message = r.message;
+    letter.format = source.format;
+    letter.raw = source.raw_of ? source.raw_of(r.index) : r.raw;
+    letters.push_back(std::move(letter));
+  }
+  // A failure to keep them is logged, not answered: the client has each rejection already.
+  if (Status s = dead_letters_->AddDeadLetters(tenant, letters, kMaxDeadLettersPerTenant);
+      !s.ok()) {
+    spdlog::warn("ingest: could not keep {} dead letter(s) of tenant {}: {}", letters.size(),
+                 tenant, s.ToString());
+  }
+}
+
+void IngestHandler::Commit(const std::string& tenant, int64_t received_at,
+                           const std::function<std::string(const event::Catalogue&)>& make_body,
+                           http::Responder respond, const DeadLetterSource& source) {
+  std::function<void(const std::vector<ingest::Rejection>&)> keep;
+  if (dead_letters_ != nullptr) {
+    keep = [&](const std::vector<ingest::Rejection>& rejected) {
+      KeepDeadLetters(tenant, received_at, source, rejected);
+    };
+  }
+  CommitBody(
+      tenant, received_at, make_body, keep,
+      [respond = std::move(respond)](Result<ingest::Receipt> receipt) {
+        respond(receipt.ok() ? ReceiptResponse(*receipt) : http::ErrorResponse(receipt.status()));
+      });
 }
 
 }  // namespace ca::api

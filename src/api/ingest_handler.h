@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/request.h"
 #include "http/response.h"
@@ -11,12 +12,20 @@
 #include "ingest/ingest_pipeline.h"
 #include "services/catalogue_service.h"
 #include "state/key_cache.h"
+#include "state/state_store.h"
 
 namespace ca::api {
 
 struct IngestLimits {
   size_t max_event_bytes = 32 * 1024;
   size_t max_batch_events = 1000;
+};
+
+/// Where the rejected events of a request came from, for their dead letters.
+struct DeadLetterSource {
+  std::string format = "native";  ///< state::DeadLetter::format
+  /// The raw event at a request index; empty: the decoder's minified copy of the native event.
+  std::function<std::string(uint32_t index)> raw_of;
 };
 
 /// The write key of a request's headers: `X-Write-Key`, `Authorization: Bearer KEY`, or
@@ -29,9 +38,20 @@ std::string HeaderWriteKey(const http::Request& request);
 /// the pipeline and answers with a receipt once the accepted events are durable.
 class IngestHandler {
  public:
+  /// `dead_letters` keeps every rejected event (null: none are kept).
   IngestHandler(ingest::IngestPipeline* pipeline, state::KeyCache* keys,
-                services::CatalogueService* catalogues, IngestLimits limits)
-      : pipeline_(pipeline), keys_(keys), catalogues_(catalogues), limits_(limits) {}
+                services::CatalogueService* catalogues, IngestLimits limits,
+                state::StateStore* dead_letters = nullptr)
+      : pipeline_(pipeline),
+        keys_(keys),
+        catalogues_(catalogues),
+        limits_(limits),
+        dead_letters_(dead_letters) {}
+
+  /// Dead letters kept per tenant; the oldest go beyond it.
+  static constexpr uint64_t kMaxDeadLettersPerTenant = 100'000;
+
+  using ReceiptCallback = std::function<void(Result<ingest::Receipt>)>;
 
   void Handle(http::Request& request, http::Responder respond);
 
@@ -41,18 +61,30 @@ class IngestHandler {
   Result<std::string> Authenticate(const http::Request& request, std::string_view presented,
                                    std::string_view where);
   /// Decodes a native batch body for `tenant`, commits it through the pipeline and answers with
-  /// a receipt once the accepted events are durable. `body` is produced by `make_body` from the
-  /// tenant's catalogue (SDK formats translate event names with it).
+  /// a receipt once the accepted events are durable; keeps the rejected events as dead letters.
+  /// `body` is produced by `make_body` from the tenant's catalogue (SDK formats translate event
+  /// names with it).
   void Commit(const std::string& tenant, int64_t received_at,
               const std::function<std::string(const event::Catalogue&)>& make_body,
-              http::Responder respond);
+              http::Responder respond, const DeadLetterSource& source = DeadLetterSource());
+  /// The same without HTTP: `on_rejected` (may be empty) sees the rejections, with their raw
+  /// text, before anything is written; `done` gets the receipt or the error. For replays.
+  void CommitBody(const std::string& tenant, int64_t received_at,
+                  const std::function<std::string(const event::Catalogue&)>& make_body,
+                  const std::function<void(const std::vector<ingest::Rejection>&)>& on_rejected,
+                  ReceiptCallback done);
   const IngestLimits& limits() const { return limits_; }
 
  private:
+  void KeepDeadLetters(const std::string& tenant, int64_t received_at,
+                       const DeadLetterSource& source,
+                       const std::vector<ingest::Rejection>& rejected);
+
   ingest::IngestPipeline* const pipeline_;
   state::KeyCache* const keys_;
   services::CatalogueService* const catalogues_;
   const IngestLimits limits_;
+  state::StateStore* const dead_letters_;
 };
 
 /// Renders a receipt as `{"accepted":N,"duplicates":M,"rejected":[{"index","code","message"}]}`

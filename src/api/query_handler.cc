@@ -1,5 +1,7 @@
 #include "api/query_handler.h"
 
+#include "api/auth.h"
+
 #include "base/clock.h"
 #include "event/timestamp.h"
 #include "http/errors.h"
@@ -14,23 +16,8 @@ void Answer(const http::Responder& respond, Result<nlohmann::json> result) {
 
 }  // namespace
 
-Result<std::string> QueryHandler::Authorize(const http::Request& request) {
-  std::string_view auth = request.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
-    return Status(ErrorCode::kUnauthorized,
-                  "missing secret key: send Authorization: Bearer <secret key>");
-  }
-  CA_ASSIGN_OR_RETURN(auto match, keys_->Lookup(auth.substr(kBearer.size())));
-  if (!match.has_value()) return Status(ErrorCode::kUnauthorized, "unknown key");
-  if (match->kind != state::KeyKind::kSecret) {
-    return Status(ErrorCode::kForbidden, "a write key cannot read; use the tenant's secret key");
-  }
-  return match->tenant;
-}
-
 void QueryHandler::HandleQuery(http::Request& request, http::Responder respond) {
-  auto tenant = Authorize(request);
+  auto tenant = AuthorizeSecretKey(request, keys_);
   if (!tenant.ok()) {
     respond(http::ErrorResponse(tenant.status()));
     return;
@@ -42,7 +29,7 @@ void QueryHandler::HandleQuery(http::Request& request, http::Responder respond) 
 
 void QueryHandler::HandleMetrics(services::MetricsPeriod period, http::Request& request,
                                  http::Responder respond) {
-  auto tenant = Authorize(request);
+  auto tenant = AuthorizeSecretKey(request, keys_);
   if (!tenant.ok()) {
     respond(http::ErrorResponse(tenant.status()));
     return;

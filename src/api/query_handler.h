@@ -22,10 +22,6 @@ class QueryHandler {
                      http::Responder respond);
 
  private:
-  /// The tenant of the request's secret key, or the error to answer (401 missing/unknown key,
-  /// 403 a write key).
-  Result<std::string> Authorize(const http::Request& request);
-
   services::QueryService* const queries_;
   state::KeyCache* const keys_;
 };

@@ -59,6 +59,16 @@ void AddRoutes(const RouteContext& context, http::Router* router) {
                    ingest->Handle(request, std::move(respond));
                  });
   if (context.sdk != nullptr) AddSdkRoutes(context.sdk, router);
+  if (context.dead_letters != nullptr) {
+    router->Add("GET", "/analytics/dead-letters",
+                [h = context.dead_letters](http::Request& request, http::Responder respond) {
+                  h->HandleList(request, std::move(respond));
+                });
+    router->Add("POST", "/analytics/dead-letters/replay",
+                [h = context.dead_letters](http::Request& request, http::Responder respond) {
+                  h->HandleReplay(request, std::move(respond));
+                });
+  }
   if (context.query == nullptr) return;
   router->Add("POST", "/analytics/query",
               [query = context.query](http::Request& request, http::Responder respond) {

@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "api/dead_letter_handler.h"
 #include "api/ingest_handler.h"
 #include "api/query_handler.h"
 #include "api/sdk_handler.h"
@@ -14,6 +15,8 @@ struct RouteContext {
   IngestHandler* ingest = nullptr;
   /// The analytics SDKs' endpoints (Segment, PostHog); null: not served.
   SdkHandler* sdk = nullptr;
+  /// Dead letters (list, replay); null: not served.
+  DeadLetterHandler* dead_letters = nullptr;
   QueryHandler* query = nullptr;
   /// True while the server can take writes (for /readyz).
   std::function<bool()> ready;

@@ -57,10 +57,13 @@ void SdkHandler::Handle(ingest::SdkFormat format, std::string_view call, http::R
     respond(http::ErrorResponse(tenant.status()));
     return;
   }
+  DeadLetterSource source;
+  source.format = parsed->DeadLetterFormat();
+  source.raw_of = [&parsed](uint32_t index) { return parsed->RawEvent(index); };
   ingest_->Commit(
       *tenant, received_at,
       [&parsed](const event::Catalogue& catalogue) { return parsed->ToNative(catalogue); },
-      std::move(respond));
+      std::move(respond), source);
 }
 
 }  // namespace ca::api

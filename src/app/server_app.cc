@@ -88,6 +88,7 @@ struct ServerApp::Parts {
   std::unique_ptr<services::QueryService> queries;
   std::unique_ptr<api::IngestHandler> ingest_handler;
   std::unique_ptr<api::SdkHandler> sdk_handler;
+  std::unique_ptr<api::DeadLetterHandler> dead_letter_handler;
   std::unique_ptr<api::QueryHandler> query_handler;
   std::unique_ptr<http::Server> server;
 };
@@ -170,15 +171,19 @@ Status ServerApp::Start() {
   api::IngestLimits limits;
   limits.max_event_bytes = config_.max_event_bytes;
   limits.max_batch_events = config_.max_batch_events;
-  parts->ingest_handler = std::make_unique<api::IngestHandler>(
-      parts->pipeline.get(), parts->keys.get(), parts->catalogues.get(), limits);
+  parts->ingest_handler =
+      std::make_unique<api::IngestHandler>(parts->pipeline.get(), parts->keys.get(),
+                                           parts->catalogues.get(), limits, parts->state.get());
   parts->sdk_handler =
       std::make_unique<api::SdkHandler>(parts->ingest_handler.get(), config_.max_body_bytes);
+  parts->dead_letter_handler = std::make_unique<api::DeadLetterHandler>(
+      parts->ingest_handler.get(), parts->state.get(), parts->keys.get());
 
   http::Router router;
   api::RouteContext routes;
   routes.ingest = parts->ingest_handler.get();
   routes.sdk = parts->sdk_handler.get();
+  routes.dead_letters = parts->dead_letter_handler.get();
   routes.query = parts->query_handler.get();
   wal::Wal* wal_ptr = parts->wal.get();
   // Not ready while the log refuses writes, nor for a while after a failed write: a full disk

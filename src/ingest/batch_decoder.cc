@@ -602,7 +602,11 @@ Result<DecodedBatch> DecodeBatch(std::string_view body, const DecodeOptions& opt
   uint32_t index = 0;
   for (size_t ev = events + 1; t.Type(ev) != ']'; ev = t.After(ev)) {
     if (std::optional<Reject> r = DecodeOneEvent(t, ev, opt, catalogue, ts, &batch)) {
-      batch.rejected.push_back({index, r->code, std::move(r->message)});
+      batch.rejected.push_back({index, r->code, std::move(r->message), {}});
+      if (opt.keep_rejected_raw) {
+        ts.is_object.assign(1, 0);
+        AppendMinified(t, ev, SIZE_MAX, ts.is_object, &batch.rejected.back().raw);
+      }
     } else {
       batch.event_indexes.push_back(index);
     }

@@ -19,6 +19,8 @@ struct Rejection {
   uint32_t index = 0;
   ErrorCode code = ErrorCode::kOk;
   std::string message;  ///< Names the offending field.
+  /// The event as received, minified; only with DecodeOptions::keep_rejected_raw (dead letters).
+  std::string raw;
 };
 
 /// The outcome of decoding one native batch body.
@@ -42,6 +44,7 @@ struct DecodeOptions {
   int64_t received_at_ms = 0;          ///< Server receive time stamped on every event.
   std::string_view tenant;             ///< Tenant stamped on every event.
   const event::Catalogue* catalogue = nullptr;  ///< Tenant's types; nullptr: built-ins only.
+  bool keep_rejected_raw = false;  ///< Fill Rejection::raw (for the dead-letter store).
 };
 
 /// Decodes and validates a native batch body: `{"events": [...], "sent_at": ..., "write_key": ...}`

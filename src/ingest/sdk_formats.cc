@@ -473,6 +473,20 @@ std::string SdkBody::ToNative(const event::Catalogue& catalogue) const {
   return out;
 }
 
+std::string SdkBody::RawEvent(size_t index) const {
+  if (impl_->single) return index == 0 ? simdjson::minify(*impl_->single) : std::string();
+  size_t i = 0;
+  for (element e : *impl_->events) {
+    if (i++ == index) return simdjson::minify(e);
+  }
+  return {};
+}
+
+std::string SdkBody::DeadLetterFormat() const {
+  if (impl_->format == SdkFormat::kPostHog) return "posthog";
+  return impl_->single ? "segment:" + impl_->call : "segment";
+}
+
 std::string NativeEventType(std::string_view name, const event::Catalogue& catalogue) {
   if (catalogue.Find(name) != nullptr) return std::string(name);
   std::string snake = SnakeCase(name);

@@ -44,6 +44,12 @@ class SdkBody {
   /// "job_viewed"); an unknown name is passed on unchanged (rejected as unknown_event_type).
   std::string ToNative(const event::Catalogue& catalogue) const;
 
+  /// The SDK event at `index` as sent, minified ("" past the end): what a dead letter keeps.
+  std::string RawEvent(size_t index) const;
+  /// How a dead letter of this body reads its raw event: "segment" (an element of a Segment
+  /// batch), "segment:CALL" (a single Segment call) or "posthog" (one PostHog event).
+  std::string DeadLetterFormat() const;
+
  private:
   struct Impl;
   explicit SdkBody(std::unique_ptr<Impl> impl);

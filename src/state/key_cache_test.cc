@@ -26,6 +26,16 @@ class FakeStore : public StateStore {
   Status SetAllowedOrigins(std::string_view, const std::vector<std::string>&) override {
     return Internal("unused");
   }
+  Status AddDeadLetters(std::string_view, const std::vector<DeadLetter>&, uint64_t) override {
+    return Internal("unused");
+  }
+  Result<std::vector<DeadLetter>> ListDeadLetters(std::string_view, int64_t, size_t) override {
+    return Internal("unused");
+  }
+  Result<uint64_t> CountDeadLetters(std::string_view) override { return Internal("unused"); }
+  Status DeleteDeadLetters(std::string_view, const std::vector<int64_t>&) override {
+    return Internal("unused");
+  }
   Status AddCustomEventType(std::string_view, const CustomEventTypeRow&) override {
     return Internal("unused");
   }

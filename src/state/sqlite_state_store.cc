@@ -48,6 +48,16 @@ constexpr Migration kMigrations[] = {
     {2, "ALTER TABLE tenants ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;"},
     // Space-separated browser origins a write key accepts; '' = any.
     {3, "ALTER TABLE api_keys ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '';"},
+    {4,
+     "CREATE TABLE dead_letters ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  received_at_ms BIGINT NOT NULL,"
+     "  code TEXT NOT NULL,"
+     "  message TEXT NOT NULL,"
+     "  format TEXT NOT NULL,"
+     "  raw TEXT NOT NULL);"
+     "CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant_id, id);"},
 };
 
 std::vector<std::string> SplitOrigins(const std::string& stored) {
@@ -316,6 +326,83 @@ class SqliteStateStore final : public StateStore {
       rows.push_back({stmt.ColumnText(0), stmt.ColumnText(1)});
     }
     return rows;
+  }
+
+  Status AddDeadLetters(std::string_view tenant_name, const std::vector<DeadLetter>& letters,
+                        uint64_t keep_at_most) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    return InWriteTransaction([&]() -> Status {
+      CA_ASSIGN_OR_RETURN(std::optional<Tenant> tenant, FindTenantLocked(tenant_name));
+      if (!tenant) return NotFound("unknown tenant '" + std::string(tenant_name) + "'");
+      for (const DeadLetter& letter : letters) {
+        CA_ASSIGN_OR_RETURN(Statement stmt,
+                            Prepare("INSERT INTO dead_letters"
+                                    " (tenant_id, received_at_ms, code, message, format, raw)"
+                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+        stmt.BindInt64(1, tenant->id);
+        stmt.BindInt64(2, letter.received_at_ms);
+        stmt.BindText(3, letter.code);
+        stmt.BindText(4, letter.message);
+        stmt.BindText(5, letter.format);
+        stmt.BindText(6, letter.raw);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      CA_ASSIGN_OR_RETURN(
+          Statement trim,
+          Prepare("DELETE FROM dead_letters WHERE tenant_id = ?1 AND id <= (SELECT id FROM"
+                  " dead_letters WHERE tenant_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)"));
+      trim.BindInt64(1, tenant->id);
+      trim.BindInt64(2, static_cast<int64_t>(keep_at_most));
+      return trim.Step().status();
+    });
+  }
+
+  Result<std::vector<DeadLetter>> ListDeadLetters(std::string_view tenant_name, int64_t after_id,
+                                                  size_t limit) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT d.id, d.received_at_ms, d.code, d.message, d.format, d.raw"
+                                " FROM dead_letters d JOIN tenants t ON t.id = d.tenant_id"
+                                " WHERE t.name = ?1 AND d.id > ?2 ORDER BY d.id LIMIT ?3"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindInt64(2, after_id);
+    stmt.BindInt64(3, static_cast<int64_t>(limit));
+    std::vector<DeadLetter> letters;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      letters.push_back({stmt.ColumnInt64(0), stmt.ColumnInt64(1), stmt.ColumnText(2),
+                         stmt.ColumnText(3), stmt.ColumnText(4), stmt.ColumnText(5)});
+    }
+    return letters;
+  }
+
+  Result<uint64_t> CountDeadLetters(std::string_view tenant_name) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt, Prepare("SELECT COUNT(*) FROM dead_letters d JOIN tenants t"
+                                                " ON t.id = d.tenant_id WHERE t.name = ?1"));
+    stmt.BindText(1, tenant_name);
+    CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    return has_row ? static_cast<uint64_t>(stmt.ColumnInt64(0)) : 0;
+  }
+
+  Status DeleteDeadLetters(std::string_view tenant_name, const std::vector<int64_t>& ids) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    return InWriteTransaction([&]() -> Status {
+      for (int64_t id : ids) {
+        CA_ASSIGN_OR_RETURN(Statement stmt,
+                            Prepare("DELETE FROM dead_letters WHERE id = ?1 AND tenant_id ="
+                                    " (SELECT id FROM tenants WHERE name = ?2)"));
+        stmt.BindInt64(1, id);
+        stmt.BindText(2, tenant_name);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      return Status::Ok();
+    });
   }
 
  private:

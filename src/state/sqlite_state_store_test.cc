@@ -67,11 +67,11 @@ TEST_F(SqliteStateStoreTest, OpensWithWalAndRecordsMigrations) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(RawQuery("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1", "2", "3"}));
+            (std::vector<std::string>{"1", "2", "3", "4"}));
   std::vector<std::string> tables =
       RawQuery("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  EXPECT_EQ(tables, (std::vector<std::string>{"api_keys", "custom_event_types", "schema_migrations",
-                                              "tenants"}));
+  EXPECT_EQ(tables, (std::vector<std::string>{"api_keys", "custom_event_types", "dead_letters",
+                                              "schema_migrations", "tenants"}));
 }
 
 TEST_F(SqliteStateStoreTest, MigrationsAreIdempotentAndKeepData) {
@@ -88,7 +88,7 @@ TEST_F(SqliteStateStoreTest, MigrationsAreIdempotentAndKeepData) {
     ASSERT_EQ(tenants->size(), 1u);
     EXPECT_EQ((*tenants)[0].name, "acme");
   }
-  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"3"});
+  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"4"});
 }
 
 TEST_F(SqliteStateStoreTest, RefusesSchemaNewerThanBinary) {
@@ -224,6 +224,47 @@ TEST_F(SqliteStateStoreTest, AllowedOriginsOfAWriteKeyAreStoredAndChecked) {
   std::string altered = keys->write_key;
   altered.back() = altered.back() == 'A' ? 'B' : 'A';
   EXPECT_EQ(store->SetAllowedOrigins(altered, origins).code(), ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStateStoreTest, DeadLettersAreKeptListedCappedAndDeleted) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  ASSERT_TRUE(store->GetOrCreateTenant("other").ok());
+  auto letter = [](int i) {
+    return DeadLetter{0,
+                      1000 + i,
+                      "unknown_event_type",
+                      "type 'x' is unknown",
+                      "native",
+                      "{\"type\":\"x" + std::to_string(i) + "\"}"};
+  };
+  ASSERT_TRUE(store->AddDeadLetters("acme", {letter(0), letter(1), letter(2)}, 100).ok());
+  ASSERT_TRUE(store->AddDeadLetters("other", {letter(9)}, 100).ok());
+  auto all = store->ListDeadLetters("acme", 0, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].raw, "{\"type\":\"x0\"}");
+  EXPECT_EQ((*all)[2].received_at_ms, 1002);
+  EXPECT_LT((*all)[0].id, (*all)[1].id);
+  // Paging by id.
+  auto page = store->ListDeadLetters("acme", (*all)[0].id, 1);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0], (*all)[1]);
+  // The cap keeps the newest.
+  ASSERT_TRUE(store->AddDeadLetters("acme", {letter(3)}, 2).ok());
+  EXPECT_EQ(*store->CountDeadLetters("acme"), 2u);
+  auto kept = *store->ListDeadLetters("acme", 0, 10);
+  EXPECT_EQ(kept[0].raw, "{\"type\":\"x2\"}");
+  EXPECT_EQ(kept[1].raw, "{\"type\":\"x3\"}");
+  // Deleting another tenant's id does nothing.
+  const int64_t others = (*store->ListDeadLetters("other", 0, 10))[0].id;
+  ASSERT_TRUE(store->DeleteDeadLetters("acme", {kept[0].id, others}).ok());
+  EXPECT_EQ(*store->CountDeadLetters("acme"), 1u);
+  EXPECT_EQ(*store->CountDeadLetters("other"), 1u);
+  EXPECT_EQ(store->AddDeadLetters("nobody", {letter(0)}, 10).code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(store->ListDeadLetters("nobody", 0, 10)->empty());
 }
 
 TEST_F(SqliteStateStoreTest, KeysAreDistinctAcrossCallsAndTenants) {

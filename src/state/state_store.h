@@ -56,6 +56,21 @@ struct CustomEventTypeRow {
   friend bool operator==(const CustomEventTypeRow&, const CustomEventTypeRow&) = default;
 };
 
+/// An event ingestion rejected, kept so that it can be inspected and replayed
+/// (docs/api/dead-letters.md).
+struct DeadLetter {
+  int64_t id = 0;  ///< assigned by the store, increasing
+  int64_t received_at_ms = 0;
+  std::string code;     ///< the stable error code, e.g. "unknown_event_type"
+  std::string message;  ///< names the offending field
+  /// How `raw` is to be read: "native", "posthog", "segment" (an element of a Segment batch) or
+  /// "segment:CALL" (a single Segment call, e.g. "segment:track").
+  std::string format;
+  std::string raw;  ///< the event as received, minified JSON
+
+  friend bool operator==(const DeadLetter&, const DeadLetter&) = default;
+};
+
 /// True when `name` is a valid tenant name: [a-z0-9][a-z0-9_-]{0,63}.
 bool IsValidTenantName(std::string_view name);
 
@@ -105,6 +120,19 @@ class StateStore {
   virtual Status AddCustomEventType(std::string_view tenant, const CustomEventTypeRow& row) = 0;
   /// The custom event types of `tenant`, ordered by name; empty for an unknown tenant.
   virtual Result<std::vector<CustomEventTypeRow>> ListCustomEventTypes(std::string_view tenant) = 0;
+
+  /// Adds `letters` (ids ignored) to `tenant`'s dead letters in one transaction, then deletes its
+  /// oldest beyond `keep_at_most`. kNotFound for an unknown tenant.
+  virtual Status AddDeadLetters(std::string_view tenant, const std::vector<DeadLetter>& letters,
+                                uint64_t keep_at_most) = 0;
+  /// Up to `limit` dead letters of `tenant` with id > `after_id`, oldest first; empty for an
+  /// unknown tenant.
+  virtual Result<std::vector<DeadLetter>> ListDeadLetters(std::string_view tenant, int64_t after_id,
+                                                          size_t limit) = 0;
+  /// How many dead letters `tenant` has.
+  virtual Result<uint64_t> CountDeadLetters(std::string_view tenant) = 0;
+  /// Deletes the listed dead letters of `tenant` (ids it does not have are ignored).
+  virtual Status DeleteDeadLetters(std::string_view tenant, const std::vector<int64_t>& ids) = 0;
 };
 
 }  // namespace ca::state
