@@ -101,6 +101,20 @@ TEST(BatchDecoderTest, MinifiedOutputMatchesSimdjson) {
   EXPECT_EQ(b.events[0].properties_json, simdjson::minify(el));
 }
 
+TEST(BatchDecoderTest, RejectedEventsKeepTheirRawTextWhenAsked) {
+  const std::string body =
+      R"([{"type":"login","user_id":"u"}, {"type" : "nope", "user_id":"u", "p":[1, 2.50]}, 7,)"
+      R"( {"type":"job_view","user_id":"u","properties":{"note":"caf\u00e9"}}])";
+  DecodeOptions o = Options();
+  EXPECT_TRUE(Decode(body, o).rejected[0].raw.empty());  // not asked
+  o.keep_rejected_raw = true;
+  const DecodedBatch b = Decode(body, o);
+  ASSERT_EQ(b.rejected.size(), 3u);
+  EXPECT_EQ(b.rejected[0].raw, R"({"type":"nope","user_id":"u","p":[1,2.5]})");  // as minified
+  EXPECT_EQ(b.rejected[1].raw, "7");
+  EXPECT_EQ(b.rejected[2].raw, R"({"type":"job_view","user_id":"u","properties":{"note":"café"}})");
+}
+
 TEST(BatchDecoderTest, BareArrayAndDefaults) {
   DecodedBatch b = Decode(R"([{"type":"login","anonymous_id":"anon"}])");
   ASSERT_EQ(b.events.size(), 1u);
