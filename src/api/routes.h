@@ -7,6 +7,7 @@
 #include "api/query_handler.h"
 #include "api/sdk_handler.h"
 #include "http/router.h"
+#include "services/self_telemetry.h"
 
 namespace ca::api {
 
@@ -18,6 +19,8 @@ struct RouteContext {
   /// Dead letters (list, replay); null: not served.
   DeadLetterHandler* dead_letters = nullptr;
   QueryHandler* query = nullptr;
+  /// Records every API request (null: none are recorded).
+  services::SelfTelemetry* telemetry = nullptr;
   /// True while the server can take writes (for /readyz).
   std::function<bool()> ready;
 };

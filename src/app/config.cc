@@ -217,6 +217,14 @@ const KeyInfo kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return c.privacy_pii_allowed_keys; }},
+    {"self_telemetry.tenant", ValueType::kString, "",
+     "Tenant that receives the server's own API requests (perf_metric), background task runs "
+     "(task_run) and failures (error) as events; empty turns self-telemetry off.",
+     [](std::string_view v, Config* c) {
+       c->self_telemetry_tenant = std::string(v);  // checked as a tenant name at start
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.self_telemetry_tenant; }},
     {"store.granule_cache_mb", ValueType::kInteger, "",
      "Memory for decoded columns of the granules that one user's queries read, kept for the next "
      "query of that user (0 to 65536; 0 turns the cache off).",
@@ -349,6 +357,7 @@ Config DefaultConfig() {
   c.store_granule_cache_mb = 128;
   c.privacy_scrub_pii = "on";
   c.privacy_ip = "truncate";
+  c.self_telemetry_tenant = "system";
   c.store_flush_interval_s = 300;
   c.query_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   c.query_max_memory_mb = 512;

@@ -37,6 +37,7 @@ struct Config {
   std::string privacy_scrub_pii;         // privacy.scrub_pii: "on" or "off"
   std::string privacy_ip;                // privacy.ip: "truncate" or "keep"
   std::string privacy_pii_allowed_keys;  // privacy.pii_allowed_keys: comma-separated key names
+  std::string self_telemetry_tenant;     // self_telemetry.tenant ("" = off)
 };
 
 /// The built-in defaults; `threads` is the number of cores (at least 1).

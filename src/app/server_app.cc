@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <utility>
 
 #include "api/ingest_handler.h"
@@ -65,9 +66,11 @@ ingest::PrivacyOptions PrivacyOptionsFor(const Config& config) {
 
 Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,
                                                           const wal::Options& wal_options,
-                                                          wal::Wal* live,
-                                                          state::StateStore* state) {
-  auto store = store::EventStore::Open(StoreOptionsFor(config, state), wal_options, live);
+                                                          wal::Wal* live, state::StateStore* state,
+                                                          StoreTaskCallback on_task) {
+  store::StoreOptions options = StoreOptionsFor(config, state);
+  options.on_task = std::move(on_task);
+  auto store = store::EventStore::Open(options, wal_options, live);
   if (!store.ok() && store.status().code() == ErrorCode::kCorruption) {
     return store.status().WithContext(
         "event store is damaged; `career-analytics store verify --data " + config.data +
@@ -75,6 +78,22 @@ Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,
   }
   return store;
 }
+
+// Where the store's background thread reports its task runs: the self-telemetry once it exists,
+// nothing before it starts or after it stops.
+struct TaskSink {
+  std::mutex mu;
+  services::SelfTelemetry* telemetry = nullptr;
+
+  void Record(std::string_view task, double ms, const Status& status) {
+    std::lock_guard lock(mu);
+    if (telemetry != nullptr) telemetry->RecordTask(task, ms, status.ok(), status.ToString());
+  }
+  void Set(services::SelfTelemetry* t) {
+    std::lock_guard lock(mu);
+    telemetry = t;
+  }
+};
 
 struct ServerApp::Parts {
   std::unique_ptr<io::FileLock> lock;
@@ -84,7 +103,9 @@ struct ServerApp::Parts {
   wal::Options wal_options;
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
+  std::shared_ptr<TaskSink> task_sink = std::make_shared<TaskSink>();
   std::unique_ptr<store::EventStore> store;
+  std::unique_ptr<services::SelfTelemetry> telemetry;  // null when off
   std::unique_ptr<services::QueryService> queries;
   std::unique_ptr<api::IngestHandler> ingest_handler;
   std::unique_ptr<api::SdkHandler> sdk_handler;
@@ -143,8 +164,13 @@ Status ServerApp::Start() {
   const int64_t window_ms = int64_t{config_.dedup_window_hours} * 3600 * 1000;
   parts->pipeline = std::make_unique<ingest::IngestPipeline>(
       parts->wal.get(), window_ms, config_.dedup_max_ids, PrivacyOptionsFor(config_));
-  CA_ASSIGN_OR_RETURN(parts->store, OpenEventStore(config_, parts->wal_options, parts->wal.get(),
-                                                   parts->state.get()));
+  CA_ASSIGN_OR_RETURN(
+      parts->store,
+      OpenEventStore(
+          config_, parts->wal_options, parts->wal.get(), parts->state.get(),
+          [sink = parts->task_sink](std::string_view task, double ms, const Status& status) {
+            sink->Record(task, ms, status);
+          }));
   {
     store::StoreStats stats = parts->store->stats();
     spdlog::info("store: {} parts, {} rows in parts, {} replayed from the WAL", stats.parts,
@@ -165,6 +191,19 @@ Status ServerApp::Start() {
   query_options.threads = config_.query_threads;
   query_options.max_memory_bytes = config_.query_max_memory_mb << 20;
   parts->queries = std::make_unique<services::QueryService>(parts->store.get(), query_options);
+  if (!config_.self_telemetry_tenant.empty()) {
+    if (!state::IsValidTenantName(config_.self_telemetry_tenant)) {
+      return Status(ErrorCode::kConfigInvalid,
+                    "self_telemetry.tenant: '" + config_.self_telemetry_tenant +
+                        "' is not a tenant name ([a-z0-9][a-z0-9_-]*); empty turns it off");
+    }
+    CA_RETURN_IF_ERROR(parts->state->GetOrCreateTenant(config_.self_telemetry_tenant).status());
+    services::SelfTelemetry::Options telemetry;
+    telemetry.tenant = config_.self_telemetry_tenant;
+    parts->telemetry =
+        std::make_unique<services::SelfTelemetry>(parts->pipeline.get(), std::move(telemetry));
+    parts->task_sink->Set(parts->telemetry.get());
+  }
   parts->query_handler =
       std::make_unique<api::QueryHandler>(parts->queries.get(), parts->keys.get());
 
@@ -184,6 +223,7 @@ Status ServerApp::Start() {
   routes.ingest = parts->ingest_handler.get();
   routes.sdk = parts->sdk_handler.get();
   routes.dead_letters = parts->dead_letter_handler.get();
+  routes.telemetry = parts->telemetry.get();
   routes.query = parts->query_handler.get();
   wal::Wal* wal_ptr = parts->wal.get();
   // Not ready while the log refuses writes, nor for a while after a failed write: a full disk
@@ -216,6 +256,9 @@ Status ServerApp::Shutdown() {
   std::unique_ptr<Parts> parts = std::move(parts_);
   parts->server->Shutdown(std::chrono::milliseconds(config_.shutdown_grace_ms));
   parts->server->Wait();
+  // The last records of the server's own requests go in before the WAL closes.
+  parts->task_sink->Set(nullptr);
+  parts->telemetry.reset();
   parts->queries->Stop();
   Status closed = parts->wal->Close();
   if (!closed.ok()) spdlog::error("wal: close failed: {}", closed.ToString());

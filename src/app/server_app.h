@@ -46,11 +46,13 @@ store::StoreOptions StoreOptionsFor(const Config& config, state::StateStore* sta
 
 /// The privacy stage's options from the `privacy.*` settings.
 ingest::PrivacyOptions PrivacyOptionsFor(const Config& config);
+using StoreTaskCallback = std::function<void(std::string_view, double, const Status&)>;
 /// Opens the event store of `config`'s data directory (replaying the WAL from its checkpoint);
-/// damage is reported with the command that lists it.
+/// damage is reported with the command that lists it. `on_task` sees its background task runs.
 Result<std::unique_ptr<store::EventStore>> OpenEventStore(const Config& config,
                                                           const wal::Options& wal_options,
-                                                          wal::Wal* live, state::StateStore* state);
+                                                          wal::Wal* live, state::StateStore* state,
+                                                          StoreTaskCallback on_task = {});
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and so in threads it starts later) and returns
 /// a function that waits for one of them and returns its number.

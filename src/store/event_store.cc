@@ -835,15 +835,29 @@ struct EventStore::Impl {
         for (const auto& [name, t] : tenants) due |= !t->version->frozen.empty();
       }
       if (due) {
-        if (Status s = FlushNow(); !s.ok()) SetError("flush: " + s.ToString());
+        const int64_t t0 = MonotonicNanos();
+        Status s = FlushNow();
+        if (!s.ok()) SetError("flush: " + s.ToString());
+        ReportTask("store.flush", t0, s);
       }
+      const int64_t t0 = MonotonicNanos();
       auto merged = MergeOne(options.merge_min_parts);
       if (!merged.ok()) SetError("merge: " + merged.status().ToString());
+      if (!merged.ok() || *merged) ReportTask("store.merge", t0, merged.status());
       const int64_t now = WallClockMs();
       if (now - last_retention_ms >= 60'000) {
         last_retention_ms = now;
-        if (Status s = ApplyRetention(now); !s.ok()) SetError("retention: " + s.ToString());
+        const int64_t r0 = MonotonicNanos();
+        Status s = ApplyRetention(now);
+        if (!s.ok()) SetError("retention: " + s.ToString());
+        ReportTask("store.retention", r0, s);
       }
+    }
+  }
+
+  void ReportTask(std::string_view task, int64_t start_ns, const Status& status) {
+    if (options.on_task) {
+      options.on_task(task, static_cast<double>(MonotonicNanos() - start_ns) / 1e6, status);
     }
   }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct StoreOptions {
   /// Days of raw events a tenant keeps (0 or less: forever); older (UTC) day partitions are
   /// dropped whole. Checked every minute. Null: keep everything.
   std::function<int(const std::string& tenant)> retention_days;
+  /// Called on the background thread after each flush, merge and retention pass it ran (not for
+  /// Flush/Compact called by the owner): task name ("store.flush", "store.merge",
+  /// "store.retention"), duration and outcome. For self-telemetry; must not block.
+  std::function<void(std::string_view task, double duration_ms, const Status& status)> on_task;
 };
 
 /// The receipt of a user's deletion (GDPR).
