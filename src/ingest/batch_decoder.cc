@@ -13,6 +13,7 @@
 #include "base/random.h"
 #include "event/json_string.h"
 #include "event/timestamp.h"
+#include "ingest/parse_error.h"
 
 namespace ca::ingest {
 namespace {
@@ -525,20 +526,6 @@ std::optional<Reject> DecodeOneEvent(const Tape& t, size_t ev, const DecodeOptio
   return std::nullopt;
 }
 
-Status ParseError(simdjson::error_code err) {
-  switch (err) {
-    case simdjson::DEPTH_ERROR:
-      return Status(ErrorCode::kNestingTooDeep, "request body nested too deeply");
-    case simdjson::MEMALLOC:
-      return Status(ErrorCode::kInternal, "out of memory parsing the request body");
-    case simdjson::CAPACITY:
-      return Status(ErrorCode::kBodyTooLarge, "request body too large to parse");
-    default:
-      return Status(ErrorCode::kMalformedJson,
-                    std::string("request body is not valid JSON: ") + simdjson::error_message(err));
-  }
-}
-
 }  // namespace
 
 Result<DecodedBatch> DecodeBatch(std::string_view body, const DecodeOptions& opt) {
@@ -547,11 +534,12 @@ Result<DecodedBatch> DecodeBatch(std::string_view body, const DecodeOptions& opt
   size_t body_depth = static_cast<size_t>(std::max(opt.max_body_depth, 1));
   if (parser.max_depth() != body_depth) {
     size_t capacity = std::max<size_t>({parser.capacity(), body.size(), 64});
-    if (simdjson::error_code err = parser.allocate(capacity, body_depth)) return ParseError(err);
+    if (simdjson::error_code err = parser.allocate(capacity, body_depth))
+      return ParseErrorStatus(err);
   }
   simdjson::dom::element root;
   if (simdjson::error_code err = parser.parse(body.data(), body.size()).get(root)) {
-    return ParseError(err);
+    return ParseErrorStatus(err);
   }
   const Tape t(parser.doc, std::memchr(body.data(), '\\', body.size()) == nullptr);
 

@@ -10,6 +10,7 @@
 
 #include "event/json_string.h"
 #include "event/timestamp.h"
+#include "ingest/parse_error.h"
 
 namespace ca::ingest {
 namespace {
@@ -319,20 +320,6 @@ void AppendPostHogEvent(element raw, const event::Catalogue& catalogue, std::str
   event.AppendTo(out);
 }
 
-Status ParseError(simdjson::error_code err) {
-  switch (err) {
-    case simdjson::DEPTH_ERROR:
-      return Status(ErrorCode::kNestingTooDeep, "request body nested too deeply");
-    case simdjson::CAPACITY:
-      return Status(ErrorCode::kBodyTooLarge, "request body too large to parse");
-    case simdjson::MEMALLOC:
-      return Status(ErrorCode::kInternal, "out of memory parsing the request body");
-    default:
-      return Status(ErrorCode::kMalformedJson,
-                    std::string("request body is not valid JSON: ") + simdjson::error_message(err));
-  }
-}
-
 /// The native rule for a body's `sent_at` (docs/api/ingest.md): an ISO-8601 string or integer
 /// epoch milliseconds; anything else makes the whole request a bad_request.
 Status CheckSentAt(element sent_at, std::string_view field) {
@@ -382,10 +369,10 @@ Result<SdkBody> SdkBody::Parse(SdkFormat format, std::string_view call, std::str
   impl->format = format;
   impl->call = std::string(call);
   if (auto err = impl->parser.allocate(std::max<size_t>(body.size(), 64), max_depth)) {
-    return ParseError(err);
+    return ParseErrorStatus(err);
   }
   if (auto err = impl->parser.parse(body.data(), body.size()).get(impl->root)) {
-    return ParseError(err);
+    return ParseErrorStatus(err);
   }
   object top;
   const bool is_object = impl->root.get_object().get(top) == simdjson::SUCCESS;
