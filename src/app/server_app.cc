@@ -104,8 +104,10 @@ struct ServerApp::Parts {
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
   std::shared_ptr<TaskSink> task_sink = std::make_shared<TaskSink>();
-  std::unique_ptr<store::EventStore> store;
+  // Declared before the store so that it outlives the store's background thread, after the
+  // pipeline so that it goes before it (members are destroyed in reverse order).
   std::unique_ptr<services::SelfTelemetry> telemetry;  // null when off
+  std::unique_ptr<store::EventStore> store;
   std::unique_ptr<services::QueryService> queries;
   std::unique_ptr<api::IngestHandler> ingest_handler;
   std::unique_ptr<api::SdkHandler> sdk_handler;
