@@ -146,6 +146,7 @@ void IngestHandler::CommitBody(
   options.tenant = tenant;
   options.catalogue = &catalogue.value();
   options.keep_rejected_raw = static_cast<bool>(on_rejected);
+  options.max_future_ms = ingest::kMaxFutureMs;
   auto batch = ingest::DecodeBatch(body, options);
   if (!batch.ok()) {
     done(batch.status());

@@ -124,6 +124,7 @@ Result<ImportReceipt> ImportEvents(const ImportOptions& options, std::ostream& l
   decode.max_events = options.batch_lines;
   decode.tenant = options.tenant;
   decode.catalogue = &catalogue;
+  decode.max_future_ms = ingest::kMaxFutureMs;
 
   // Decodes `body` (a JSON array of the lines) and commits its valid events.
   auto submit = [&](const std::string& body, const std::vector<uint64_t>& line_of) -> Status {

@@ -9,6 +9,9 @@ namespace ca::event {
 inline constexpr uint32_t kFlagGeneratedId = 1;
 /// The request carried no timestamp; `timestamp_ms` was set to `received_at_ms`.
 inline constexpr uint32_t kFlagDefaultTimestamp = 2;
+/// The timestamp was further in the future than allowed (23 hours after the receive time): it
+/// was set to `received_at_ms`.
+inline constexpr uint32_t kFlagFutureClamped = 4;
 
 /// The normalised event every stage after decoding sees. Plain value type; all strings are UTF-8.
 struct Event {

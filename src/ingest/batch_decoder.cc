@@ -495,6 +495,11 @@ std::optional<Reject> DecodeOneEvent(const Tape& t, size_t ev, const DecodeOptio
                  "must be integer epoch milliseconds within 1970..9999");
     }
   }
+  bool clamped = false;
+  if (opt.max_future_ms > 0 && timestamp_ms > opt.received_at_ms + opt.max_future_ms) {
+    timestamp_ms = opt.received_at_ms;
+    clamped = true;
+  }
 
   if (props_i != 0 && t.Type(props_i) != '{') {
     return Rej(ErrorCode::kWrongType, "properties", "must be an object");
@@ -520,6 +525,7 @@ std::optional<Reject> DecodeOneEvent(const Tape& t, size_t ev, const DecodeOptio
   e.session_id.assign(session_id);
   e.timestamp_ms = timestamp_ms;
   if (ts_i == 0) e.flags |= event::kFlagDefaultTimestamp;
+  if (clamped) e.flags |= event::kFlagFutureClamped;
   e.received_at_ms = opt.received_at_ms;
   if (props_i != 0) e.properties_json.assign(ts.properties);
   if (ctx_i != 0) e.context_json.assign(ts.context);

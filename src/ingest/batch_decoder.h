@@ -45,7 +45,13 @@ struct DecodeOptions {
   std::string_view tenant;             ///< Tenant stamped on every event.
   const event::Catalogue* catalogue = nullptr;  ///< Tenant's types; nullptr: built-ins only.
   bool keep_rejected_raw = false;  ///< Fill Rejection::raw (for the dead-letter store).
+  /// When > 0, a timestamp later than received_at_ms + max_future_ms (a client clock far ahead)
+  /// is set to received_at_ms and the event flagged event::kFlagFutureClamped.
+  int64_t max_future_ms = 0;
 };
+
+/// How far ahead of the server an event's timestamp may be (DecodeOptions::max_future_ms).
+inline constexpr int64_t kMaxFutureMs = 23LL * 3600 * 1000;
 
 /// Decodes and validates a native batch body: `{"events": [...], "sent_at": ..., "write_key": ...}`
 /// or a bare array of events. Unknown top-level and per-event fields are ignored. Each event is

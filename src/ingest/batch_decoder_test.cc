@@ -115,6 +115,23 @@ TEST(BatchDecoderTest, RejectedEventsKeepTheirRawTextWhenAsked) {
   EXPECT_EQ(b.rejected[2].raw, R"({"type":"job_view","user_id":"u","properties":{"note":"café"}})");
 }
 
+TEST(BatchDecoderTest, TimestampsFarInTheFutureAreClampedAndFlagged) {
+  DecodeOptions o = Options();
+  o.max_future_ms = kMaxFutureMs;
+  const int64_t limit = kNow + kMaxFutureMs;
+  const std::string body =
+      "[" + std::string(R"({"type":"login","user_id":"u","timestamp":)") + std::to_string(limit) +
+      "}," + R"({"type":"login","user_id":"u","timestamp":)" + std::to_string(limit + 1) + "}]";
+  const DecodedBatch b = Decode(body, o);
+  ASSERT_EQ(b.events.size(), 2u);
+  EXPECT_EQ(b.events[0].timestamp_ms, limit);  // 23 h ahead is still taken as sent
+  EXPECT_EQ(b.events[0].flags & event::kFlagFutureClamped, 0u);
+  EXPECT_EQ(b.events[1].timestamp_ms, kNow);
+  EXPECT_NE(b.events[1].flags & event::kFlagFutureClamped, 0u);
+  o.max_future_ms = 0;  // off: as sent
+  EXPECT_EQ(Decode(body, o).events[1].timestamp_ms, limit + 1);
+}
+
 TEST(BatchDecoderTest, BareArrayAndDefaults) {
   DecodedBatch b = Decode(R"([{"type":"login","anonymous_id":"anon"}])");
   ASSERT_EQ(b.events.size(), 1u);
