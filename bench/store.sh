@@ -305,7 +305,8 @@ run_clickhouse() {
 }
 
 run_postgres() {
-  check_disk postgres $(( EVENTS * 800 + 1000000000 )) || return 0
+  # 474 bytes/event measured at 10M (table, TOAST and index), plus room for the index build.
+  check_disk postgres $(( EVENTS * 520 + 1000000000 )) || return 0
   local dir
   dir=$(mktemp -d "$SCRATCH/ca-store-pg.XXXX")
   WORK_DIRS+=("$dir")
@@ -330,7 +331,8 @@ run_postgres() {
 }
 
 run_sqlite() {
-  check_disk sqlite $(( EVENTS * 800 + 1000000000 )) || return 0
+  # 431 bytes/event measured at 10M, plus room for the index build.
+  check_disk sqlite $(( EVENTS * 480 + 1000000000 )) || return 0
   local dir
   dir=$(mktemp -d "$SCRATCH/ca-store-sqlite.XXXX")
   WORK_DIRS+=("$dir")
@@ -457,7 +459,8 @@ if "q1_ms" in o:
                     q.upper(), o[q + "_ms"] / ch[q + "_ms"]))
     goal("Q2 < 1 ms in process", o["q2_ms"] < 1, "%.3f ms (without the granule cache %s ms, first query after open %s ms)" % (
         o["q2_ms"], o.get("q2_nocache_ms", "?"), o.get("q2_first_ms", "?")))
-    goal("<= 12 bytes/event", o["bytes_per_event"] <= 12, "%.1f" % o["bytes_per_event"])
+    goal("<= 12 bytes/event" + (" (a goal stated at 10M)" if size != "10m" else ""),
+         o["bytes_per_event"] <= 12, "%.2f" % o["bytes_per_event"])
     if size == "100m":
         goal("import peak RSS < 2 GiB", o.get("import_peak_rss_mib", 1e9) < 2048, "%s MiB" % o.get("import_peak_rss_mib"))
     if loaded and empty:
