@@ -554,7 +554,8 @@ struct EventStore::Impl {
         }
       }
       std::vector<std::shared_ptr<Part>> parts;
-      for (auto& [day, refs] : by_day) {
+      for (auto& [day, day_refs] : by_day) {
+        std::vector<RowRef>& refs = day_refs;  // a lambda may not capture a structured binding
         SortForPart(batches, &refs);
         auto part = WriteNewPart(name, day, 0, [&](PartBuilder* builder) {
           return AppendInOrder(batches, refs, options.granule_rows, builder);
