@@ -23,9 +23,6 @@ void Check(bool ok, const char* what) {
 
 constexpr std::string_view kCalls[] = {"batch",    "track", "page",  "screen",
                                        "identify", "group", "alias", "other"};
-// As the SDK handler: three levels below the native body limit (a single call gains the native
-// wrapper, two levels; identify's traits move one level down into properties).
-constexpr size_t kSdkDepth = 61;
 
 }  // namespace
 
@@ -35,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view call = kCalls[data[0] & 7];
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
   const auto format = posthog ? ca::ingest::SdkFormat::kPostHog : ca::ingest::SdkFormat::kSegment;
-  auto parsed = ca::ingest::SdkBody::Parse(format, call, body, kSdkDepth, 64);
+  auto parsed = ca::ingest::SdkBody::Parse(format, call, body, ca::ingest::kSdkMaxDepth, 64);
   if (!parsed.ok()) {
     Check(parsed.status().code() != ca::ErrorCode::kOk, "error without a code");
     return 0;

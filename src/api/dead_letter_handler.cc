@@ -17,8 +17,6 @@
 namespace ca::api {
 namespace {
 
-constexpr size_t kMaxSdkDepth = 61;  // as the SDK endpoints
-
 /// The native batch body that replays `letter` (its raw event read per its format); "" when the
 /// raw event no longer parses, which the decoder then refuses.
 std::string ReplayBody(const state::DeadLetter& letter, const event::Catalogue& catalogue) {
@@ -26,12 +24,13 @@ std::string ReplayBody(const state::DeadLetter& letter, const event::Catalogue& 
   Result<ingest::SdkBody> sdk = Status(ErrorCode::kBadRequest, "unknown dead-letter format");
   if (letter.format == "segment") {
     sdk = ingest::SdkBody::Parse(ingest::SdkFormat::kSegment, "batch",
-                                 "{\"batch\":[" + letter.raw + "]}", kMaxSdkDepth, 1);
+                                 "{\"batch\":[" + letter.raw + "]}", ingest::kSdkMaxDepth, 1);
   } else if (letter.format.starts_with("segment:")) {
     sdk = ingest::SdkBody::Parse(ingest::SdkFormat::kSegment, letter.format.substr(8), letter.raw,
-                                 kMaxSdkDepth, 1);
+                                 ingest::kSdkMaxDepth, 1);
   } else if (letter.format == "posthog") {
-    sdk = ingest::SdkBody::Parse(ingest::SdkFormat::kPostHog, "", letter.raw, kMaxSdkDepth, 1);
+    sdk = ingest::SdkBody::Parse(ingest::SdkFormat::kPostHog, "", letter.raw, ingest::kSdkMaxDepth,
+                                 1);
   }
   return sdk.ok() ? sdk->ToNative(catalogue) : std::string();
 }

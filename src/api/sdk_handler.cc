@@ -12,10 +12,6 @@
 namespace ca::api {
 namespace {
 
-// Three levels below the native body limit: a single call gains the native wrapper (two levels),
-// and identify's traits move one level down into properties (fuzz/sdk_formats_fuzzer.cc checks it).
-constexpr size_t kMaxBodyDepth = 61;
-
 // posthog-js compresses bodies itself and says so in the query (`?compression=gzip-js`), not in
 // Content-Encoding; a gzip body is recognised by its magic bytes too.
 Status InflatePostHogBody(const http::Request& request, size_t max_bytes, std::string* body) {
@@ -40,7 +36,7 @@ void SdkHandler::Handle(ingest::SdkFormat format, std::string_view call, http::R
       return;
     }
   }
-  auto parsed = ingest::SdkBody::Parse(format, call, request.body, kMaxBodyDepth,
+  auto parsed = ingest::SdkBody::Parse(format, call, request.body, ingest::kSdkMaxDepth,
                                        ingest_->limits().max_batch_events);
   if (!parsed.ok()) {
     respond(http::ErrorResponse(parsed.status()));

@@ -16,6 +16,12 @@ enum class SdkFormat : uint8_t {
   kPostHog,  ///< PostHog's capture API
 };
 
+/// Nesting limit for SDK bodies: three levels below the native body limit (64), since a single
+/// call gains the native wrapper (two levels) and identify's traits move one level down into
+/// properties; so a body that parses always becomes a native batch the decoder reads whole
+/// (fuzz/sdk_formats_fuzzer.cc checks it).
+inline constexpr size_t kSdkMaxDepth = 61;
+
 /// A parsed request body of an SDK, rewritten on demand into a native batch body
 /// (docs/api/ingest.md) with one native event per SDK event, in the same order: the native
 /// decoder then validates both alike, and the indexes of its rejections point into the SDK's

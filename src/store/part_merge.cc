@@ -22,19 +22,17 @@ struct Cursor {
   /// Moves to the next row, reading the next non-empty granule when this one is used up.
   Status Advance() {
     if (++row < batch.size()) return Status::Ok();
-    row = 0;
-    while (++granule < reader->granules().size()) {
-      CA_RETURN_IF_ERROR(reader->ReadGranule(granule, ColumnSet::All(), &batch));
-      if (batch.size() > 0) return Status::Ok();
-    }
-    return Status::Ok();
+    return ReadFrom(granule + 1);
   }
-  Status Start() {
-    granule = 0;
+  Status Start() { return ReadFrom(0); }
+
+ private:
+  /// Reads the first non-empty granule at or after `g` (done() when there is none).
+  Status ReadFrom(size_t g) {
     row = 0;
-    for (; granule < reader->granules().size(); ++granule) {
+    for (granule = g; granule < reader->granules().size(); ++granule) {
       CA_RETURN_IF_ERROR(reader->ReadGranule(granule, ColumnSet::All(), &batch));
-      if (batch.size() > 0) return Status::Ok();
+      if (batch.size() > 0) break;
     }
     return Status::Ok();
   }
