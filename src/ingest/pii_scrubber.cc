@@ -70,6 +70,9 @@ std::optional<Match> NumberAt(std::string_view s, size_t b) {
   while (i < s.size()) {
     const char c = s[i];
     if (IsDigit(c)) {
+      // Longer than any card or phone: no match, and stopping here keeps a scan of a long run of
+      // digits linear (each start reads at most this far).
+      if (digits.size() == 19) return std::nullopt;
       digits.push_back(c);
       end = ++i;
       continue;
@@ -369,11 +372,11 @@ bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
     }
   }
   std::vector<Match> numbers;
+  size_t email = 0;  // the first e-mail match not wholly before i (matches are in order)
   for (size_t i = 0; i < s.size(); ++i) {
     if (!IsDigit(s[i]) && s[i] != '+') continue;
-    const bool in_email = std::any_of(matches.begin(), matches.end(),
-                                      [&](const Match& m) { return i >= m.begin && i < m.end; });
-    if (in_email) continue;
+    while (email < matches.size() && matches[email].end <= i) ++email;
+    if (email < matches.size() && i >= matches[email].begin) continue;  // inside an e-mail
     if (auto m = NumberAt(s, i)) {
       numbers.push_back(*m);
       i = m->end;
@@ -388,7 +391,15 @@ bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
   out->clear();
   size_t pos = 0;
   for (const Match& m : matches) {
-    if (m.begin < pos) continue;
+    if (m.begin < pos) {
+      // Overlapping matches ("+49 30 1234567.x@b.io": a phone, then an e-mail whose local part
+      // starts inside it): the later one's rest is replaced too, so nothing of it is left.
+      if (m.end > pos) {
+        out->append(m.marker);
+        pos = m.end;
+      }
+      continue;
+    }
     out->append(s.substr(pos, m.begin - pos));
     out->append(m.marker);
     pos = m.end;
