@@ -14,6 +14,7 @@ CA_BUILD_PACKAGES=(
   libboost-dev libsimdjson-dev nlohmann-json3-dev libzstd-dev liblz4-dev libxxhash-dev libssl-dev
   libsqlite3-dev zlib1g-dev libcctz-dev tzdata libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libre2-dev libyaml-cpp-dev uap-core libmaxminddb-dev
   libclang-rt-14-dev
   curl ca-certificates
 )
@@ -22,6 +23,7 @@ CA_BUILD_PACKAGES=(
 CA_TEST_PACKAGES=(
   sqlite3 wrk procps coreutils util-linux
   clickhouse-server clickhouse-client postgresql
+  libmaxmind-db-writer-perl
 )
 
 # Installed only when no usable node (>= 18) is on PATH.

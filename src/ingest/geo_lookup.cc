@@ -1,0 +1,212 @@
+#include "ingest/geo_lookup.h"
+
+#include <arpa/inet.h>
+#include <maxminddb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <utility>
+
+namespace ca::ingest {
+namespace {
+
+/// Regions longer than this are dropped as damage: the longest English subdivision names in
+/// GeoIP2 are well under it.
+constexpr size_t kMaxRegionBytes = 100;
+
+/// The UTF-8 string at `path` (a null-terminated list of map keys and array indexes) in `entry`;
+/// nullopt when it is missing or of another type. Sets `*damaged` when the data cannot be decoded.
+std::optional<std::string_view> StringAt(MMDB_entry_s* entry, const char* const* path,
+                                         bool* damaged) {
+  MMDB_entry_data_s data;
+  const int status = MMDB_aget_value(entry, &data, path);
+  if (status != MMDB_SUCCESS) {
+    if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR &&
+        status != MMDB_INVALID_LOOKUP_PATH_ERROR) {
+      *damaged = true;
+    }
+    return std::nullopt;
+  }
+  if (!data.has_data || data.type != MMDB_DATA_TYPE_UTF8_STRING) return std::nullopt;
+  return std::string_view(data.utf8_string, data.data_size);
+}
+
+bool IsAsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+/// `code` in upper case if it has the form of an ISO 3166-1 alpha-2 code.
+std::optional<std::string> CountryCode(std::string_view code) {
+  if (code.size() != 2 || !IsAsciiLetter(code[0]) || !IsAsciiLetter(code[1])) return std::nullopt;
+  std::string upper(code);
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return upper;
+}
+
+/// Whether `s` is well-formed UTF-8 without control characters (what a region name may hold).
+bool IsPrintableUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      if (b < 0x20 || b == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    size_t n;
+    uint32_t cp;
+    if ((b & 0xe0) == 0xc0) {
+      n = 1;
+      cp = b & 0x1f;
+    } else if ((b & 0xf0) == 0xe0) {
+      n = 2;
+      cp = b & 0x0f;
+    } else if ((b & 0xf8) == 0xf0) {
+      n = 3;
+      cp = b & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+Status OpenError(const std::string& path, int status, int open_errno) {
+  std::string message = "cannot open geo database " + path + ": " + MMDB_strerror(status);
+  const bool system_error = status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR;
+  if (system_error && open_errno != 0) {
+    message += std::string(" (") + std::strerror(open_errno) + ")";
+  }
+  struct stat st;
+  if (status == MMDB_IO_ERROR && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size == 0) {
+    return Corruption("cannot open geo database " + path + ": the file is empty");
+  }
+  switch (status) {
+    case MMDB_FILE_OPEN_ERROR:
+      return open_errno == ENOENT ? NotFound(message) : IoError(message);
+    case MMDB_IO_ERROR:
+      return IoError(message);
+    case MMDB_OUT_OF_MEMORY_ERROR:
+      return Internal(message);
+    default:  // no or bad metadata, unknown format version, bad data
+      return Corruption(message);
+  }
+}
+
+}  // namespace
+
+std::string GeoDatabaseInfo::ToString() const {
+  char built[32] = "?";
+  const auto t = static_cast<time_t>(build_epoch);
+  tm utc;
+  if (gmtime_r(&t, &utc) != nullptr)
+    std::strftime(built, sizeof(built), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return database_type + " built " + built + ", IPv" + std::to_string(ip_version) + ", " +
+         std::to_string(node_count) + " nodes: " + path;
+}
+
+Result<std::unique_ptr<GeoLookup>> GeoLookup::Open(const std::string& mmdb_path) {
+  auto mmdb = std::make_unique<MMDB_s>();
+  errno = 0;
+  const int status = MMDB_open(mmdb_path.c_str(), MMDB_MODE_MMAP, mmdb.get());
+  const int open_errno = errno;
+  if (status != MMDB_SUCCESS) return OpenError(mmdb_path, status, open_errno);
+  GeoDatabaseInfo info;
+  info.path = mmdb_path;
+  if (mmdb->metadata.database_type != nullptr) info.database_type = mmdb->metadata.database_type;
+  info.build_epoch = mmdb->metadata.build_epoch;
+  info.ip_version = mmdb->metadata.ip_version;
+  info.node_count = mmdb->metadata.node_count;
+  if (info.ip_version != 4 && info.ip_version != 6) {
+    MMDB_close(mmdb.get());
+    return Corruption("cannot open geo database " + mmdb_path + ": ip_version " +
+                      std::to_string(info.ip_version) + " is neither 4 nor 6");
+  }
+  return std::unique_ptr<GeoLookup>(new GeoLookup(std::move(mmdb), std::move(info)));
+}
+
+GeoLookup::GeoLookup(std::unique_ptr<MMDB_s> mmdb, GeoDatabaseInfo info)
+    : mmdb_(std::move(mmdb)), info_(std::move(info)) {}
+
+GeoLookup::~GeoLookup() { MMDB_close(mmdb_.get()); }
+
+std::optional<GeoLocation> GeoLookup::Lookup(std::string_view ip) const {
+  // inet_pton needs a terminated string; no address is longer than INET6_ADDRSTRLEN - 1.
+  char text[INET6_ADDRSTRLEN];
+  if (ip.empty() || ip.size() >= sizeof(text) || ip.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::memcpy(text, ip.data(), ip.size());
+  text[ip.size()] = '\0';
+
+  sockaddr_in v4{};
+  sockaddr_in6 v6{};
+  const sockaddr* address;
+  if (inet_pton(AF_INET, text, &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    address = reinterpret_cast<const sockaddr*>(&v4);
+  } else if (inet_pton(AF_INET6, text, &v6.sin6_addr) == 1) {
+    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+      // Databases need not alias ::ffff:0:0/96 to their IPv4 data (DB-IP's does not).
+      v4.sin_family = AF_INET;
+      std::memcpy(&v4.sin_addr, v6.sin6_addr.s6_addr + 12, 4);
+      address = reinterpret_cast<const sockaddr*>(&v4);
+    } else {
+      if (info_.ip_version == 4) return std::nullopt;
+      v6.sin6_family = AF_INET6;
+      address = reinterpret_cast<const sockaddr*>(&v6);
+    }
+  } else {
+    return std::nullopt;
+  }
+
+  int mmdb_error = MMDB_SUCCESS;
+  MMDB_lookup_result_s result = MMDB_lookup_sockaddr(mmdb_.get(), address, &mmdb_error);
+  if (mmdb_error != MMDB_SUCCESS) {
+    lookup_errors_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  if (!result.found_entry) return std::nullopt;
+
+  static constexpr const char* kCountryIso[] = {"country", "iso_code", nullptr};
+  static constexpr const char* kCountryCode[] = {"country_code", nullptr};
+  static constexpr const char* kRegionIso[] = {"subdivisions", "0", "iso_code", nullptr};
+  static constexpr const char* kRegionName[] = {"subdivisions", "0", "names", "en", nullptr};
+  bool damaged = false;
+  std::optional<std::string_view> country = StringAt(&result.entry, kCountryIso, &damaged);
+  if (!country) country = StringAt(&result.entry, kCountryCode, &damaged);
+  std::optional<std::string> code;
+  if (country) code = CountryCode(*country);
+  if (!code) {
+    if (damaged) lookup_errors_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+
+  GeoLocation location{.country = std::move(*code)};
+  for (const char* const* path : {kRegionIso, kRegionName}) {
+    const std::optional<std::string_view> region = StringAt(&result.entry, path, &damaged);
+    if (region && !region->empty() && region->size() <= kMaxRegionBytes &&
+        IsPrintableUtf8(*region)) {
+      location.region = *region;
+      break;
+    }
+  }
+  if (damaged) lookup_errors_.fetch_add(1, std::memory_order_relaxed);
+  return location;
+}
+
+}  // namespace ca::ingest
