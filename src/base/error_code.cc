@@ -52,6 +52,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "shutting_down";
     case ErrorCode::kOriginNotAllowed:
       return "origin_not_allowed";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
+    case ErrorCode::kOverloaded:
+      return "overloaded";
     case ErrorCode::kEventNotObject:
       return "event_not_object";
     case ErrorCode::kEventTooLarge:
@@ -76,6 +80,12 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "field_too_long";
     case ErrorCode::kUnknownField:
       return "unknown_field";
+    case ErrorCode::kEventTooOld:
+      return "event_too_old";
+    case ErrorCode::kConsentWithheld:
+      return "consent_withheld";
+    case ErrorCode::kUserSuppressed:
+      return "user_suppressed";
     case ErrorCode::kInvalidQuery:
       return "invalid_query";
     case ErrorCode::kInvalidInterval:

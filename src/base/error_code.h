@@ -39,6 +39,8 @@ enum class ErrorCode : uint16_t {
   kBadRequest = 309,
   kShuttingDown = 310,
   kOriginNotAllowed = 311,  ///< a browser Origin the write key does not allow (CORS)
+  kRateLimited = 312,       ///< the key sent more than its rate limit (429, Retry-After)
+  kOverloaded = 313,        ///< consumers lag past their bound; retry later (503, Retry-After)
 
   // Event validation (4xx), used in per-event receipts.
   kEventNotObject = 400,
@@ -53,6 +55,9 @@ enum class ErrorCode : uint16_t {
   kInvalidProperty = 409,
   kFieldTooLong = 410,
   kUnknownField = 411,
+  kEventTooOld = 412,      ///< older than the tenant's late-event bound
+  kConsentWithheld = 413,  ///< no consent or Do-Not-Track, and the tenant drops such events
+  kUserSuppressed = 414,   ///< the user was deleted; their events are no longer accepted
   // Queries (5xx): the analytics query spec and its execution.
   kInvalidQuery = 500,
   kInvalidInterval = 501,

@@ -20,6 +20,8 @@ int HttpStatusFor(ErrorCode code) {
       return 404;
     case ErrorCode::kMethodNotAllowed:
       return 405;
+    case ErrorCode::kRateLimited:
+      return 429;
     case ErrorCode::kAlreadyExists:
       return 409;
     case ErrorCode::kBodyTooLarge:
@@ -34,6 +36,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kUnavailable:
     case ErrorCode::kShuttingDown:
     case ErrorCode::kLocked:
+    case ErrorCode::kOverloaded:
       return 503;
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kMalformedJson:
@@ -77,6 +80,8 @@ int RetryAfterSecondsFor(ErrorCode code) {
     case ErrorCode::kUnavailable:
     case ErrorCode::kShuttingDown:
     case ErrorCode::kLocked:
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kOverloaded:
       return 1;
     default:
       return 0;

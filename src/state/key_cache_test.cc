@@ -42,6 +42,28 @@ class FakeStore : public StateStore {
   Result<std::vector<CustomEventTypeRow>> ListCustomEventTypes(std::string_view) override {
     return Internal("unused");
   }
+  Status SetIngestPolicy(std::string_view, const IngestPolicy&) override {
+    return Internal("unused");
+  }
+  Status SuppressUsers(std::string_view, const std::vector<std::string>&, int64_t) override {
+    return Internal("unused");
+  }
+  Result<std::vector<std::string>> ListSuppressedUsers(std::string_view) override {
+    return Internal("unused");
+  }
+  Status MarkRecomputeDays(std::string_view, const std::vector<int64_t>&, int64_t) override {
+    return Internal("unused");
+  }
+  Result<std::vector<int64_t>> ListRecomputeDays(std::string_view) override {
+    return Internal("unused");
+  }
+  Status MergeUserTraits(std::string_view, std::string_view, std::string_view, int64_t) override {
+    return Internal("unused");
+  }
+  Result<std::optional<std::string>> GetUserTraits(std::string_view, std::string_view) override {
+    return Internal("unused");
+  }
+  Status ForgetUser(std::string_view, std::string_view) override { return Internal("unused"); }
 
   Result<std::optional<KeyMatch>> LookupKey(std::string_view key) override {
     calls.fetch_add(1);

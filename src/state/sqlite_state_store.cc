@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "base/clock.h"
 #include "state/api_key.h"
 
@@ -58,7 +60,35 @@ constexpr Migration kMigrations[] = {
      "  format TEXT NOT NULL,"
      "  raw TEXT NOT NULL);"
      "CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant_id, id);"},
+    // The ingest policy (IngestPolicy; keep_raw_ip NULL = the server's setting; allowed keys
+    // space-separated), the suppression list, late days to recompute, identify traits.
+    {5,
+     "ALTER TABLE tenants ADD COLUMN consent_policy TEXT NOT NULL DEFAULT 'drop';"
+     "ALTER TABLE tenants ADD COLUMN late_days INTEGER NOT NULL DEFAULT 7;"
+     "ALTER TABLE tenants ADD COLUMN keep_raw_ip INTEGER;"
+     "ALTER TABLE tenants ADD COLUMN pii_allowed_keys TEXT NOT NULL DEFAULT '';"
+     "CREATE TABLE suppressed_users ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  added_at_ms BIGINT NOT NULL,"
+     "  PRIMARY KEY (tenant_id, user_id));"
+     "CREATE TABLE recompute_days ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  day BIGINT NOT NULL,"
+     "  marked_at_ms BIGINT NOT NULL,"
+     "  PRIMARY KEY (tenant_id, day));"
+     "CREATE TABLE user_traits ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  traits_json TEXT NOT NULL,"
+     "  updated_at_ms BIGINT NOT NULL,"
+     "  PRIMARY KEY (tenant_id, user_id));"},
 };
+
+/// The columns of a tenant row, in the order TenantFromRow reads them.
+constexpr const char* kTenantColumns =
+    "SELECT id, name, created_at_ms, retention_days, consent_policy, late_days, keep_raw_ip,"
+    " pii_allowed_keys FROM tenants";
 
 std::vector<std::string> SplitOrigins(const std::string& stored) {
   std::vector<std::string> out;
@@ -115,6 +145,7 @@ class Statement {
     sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   }
   void BindInt64(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  void BindNull(int index) { sqlite3_bind_null(stmt_, index); }
 
   /// True when a row is available, false when the statement is done.
   Result<bool> Step() {
@@ -181,15 +212,12 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::vector<Tenant>> ListTenants() override {
     std::lock_guard lock(mu_);
-    CA_ASSIGN_OR_RETURN(Statement stmt,
-                        Prepare("SELECT id, name, created_at_ms, retention_days FROM tenants"
-                                " ORDER BY name"));
+    CA_ASSIGN_OR_RETURN(Statement stmt, Prepare(std::string(kTenantColumns) + " ORDER BY name"));
     std::vector<Tenant> tenants;
     while (true) {
       CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
       if (!has_row) break;
-      tenants.push_back({stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnInt64(2),
-                         static_cast<int>(stmt.ColumnInt64(3))});
+      tenants.push_back(TenantFromRow(stmt));
     }
     return tenants;
   }
@@ -405,6 +433,165 @@ class SqliteStateStore final : public StateStore {
     });
   }
 
+  Status SetIngestPolicy(std::string_view tenant_name, const IngestPolicy& policy) override {
+    if (policy.consent != "drop" && policy.consent != "anonymize") {
+      return InvalidArgument("consent policy must be drop or anonymize, not '" +
+                             policy.consent.substr(0, 40) + "'");
+    }
+    if (policy.late_days < 1 || policy.late_days > 3650) {
+      return InvalidArgument("late events bound must be 1 to 3650 days, not " +
+                             std::to_string(policy.late_days));
+    }
+    if (policy.pii_allowed_keys.size() > 100) {
+      return InvalidArgument("at most 100 allowed keys per tenant");
+    }
+    std::string keys;
+    for (const std::string& key : policy.pii_allowed_keys) {
+      bool ok = !key.empty() && key.size() <= 128;
+      for (char c : key) ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+      if (!ok) {
+        return InvalidArgument("allowed key '" + key.substr(0, 40) +
+                               "': must be 1 to 128 bytes without spaces or control characters");
+      }
+      keys += (keys.empty() ? "" : " ") + key;
+    }
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      CA_ASSIGN_OR_RETURN(Statement stmt,
+                          Prepare("UPDATE tenants SET consent_policy = ?1, late_days = ?2,"
+                                  " keep_raw_ip = ?3, pii_allowed_keys = ?4 WHERE id = ?5"));
+      stmt.BindText(1, policy.consent);
+      stmt.BindInt64(2, policy.late_days);
+      if (policy.keep_raw_ip) {
+        stmt.BindInt64(3, *policy.keep_raw_ip ? 1 : 0);
+      } else {
+        stmt.BindNull(3);
+      }
+      stmt.BindText(4, keys);
+      stmt.BindInt64(5, tenant_id);
+      return stmt.Step().status();
+    });
+  }
+
+  Status SuppressUsers(std::string_view tenant_name, const std::vector<std::string>& user_ids,
+                       int64_t now_ms) override {
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      for (const std::string& user : user_ids) {
+        CA_ASSIGN_OR_RETURN(Statement stmt,
+                            Prepare("INSERT INTO suppressed_users (tenant_id, user_id, added_at_ms)"
+                                    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"));
+        stmt.BindInt64(1, tenant_id);
+        stmt.BindText(2, user);
+        stmt.BindInt64(3, now_ms);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<std::string>> ListSuppressedUsers(std::string_view tenant_name) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT s.user_id FROM suppressed_users s JOIN tenants t"
+                                " ON t.id = s.tenant_id WHERE t.name = ?1 ORDER BY s.user_id"));
+    stmt.BindText(1, tenant_name);
+    std::vector<std::string> users;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      users.push_back(stmt.ColumnText(0));
+    }
+    return users;
+  }
+
+  Status MarkRecomputeDays(std::string_view tenant_name, const std::vector<int64_t>& days,
+                           int64_t now_ms) override {
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      for (int64_t day : days) {
+        CA_ASSIGN_OR_RETURN(Statement stmt,
+                            Prepare("INSERT INTO recompute_days (tenant_id, day, marked_at_ms)"
+                                    " VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id, day)"
+                                    " DO UPDATE SET marked_at_ms = excluded.marked_at_ms"));
+        stmt.BindInt64(1, tenant_id);
+        stmt.BindInt64(2, day);
+        stmt.BindInt64(3, now_ms);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<int64_t>> ListRecomputeDays(std::string_view tenant_name) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT r.day FROM recompute_days r JOIN tenants t"
+                                " ON t.id = r.tenant_id WHERE t.name = ?1 ORDER BY r.day"));
+    stmt.BindText(1, tenant_name);
+    std::vector<int64_t> days;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      days.push_back(stmt.ColumnInt64(0));
+    }
+    return days;
+  }
+
+  Status MergeUserTraits(std::string_view tenant_name, std::string_view user_id,
+                         std::string_view traits_json, int64_t now_ms) override {
+    if (user_id.empty()) return InvalidArgument("user id must not be empty");
+    auto traits = nlohmann::json::parse(traits_json, nullptr, /*allow_exceptions=*/false);
+    if (!traits.is_object()) return InvalidArgument("traits must be a JSON object");
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      CA_ASSIGN_OR_RETURN(Statement read, Prepare("SELECT traits_json FROM user_traits"
+                                                  " WHERE tenant_id = ?1 AND user_id = ?2"));
+      read.BindInt64(1, tenant_id);
+      read.BindText(2, user_id);
+      CA_ASSIGN_OR_RETURN(bool has_row, read.Step());
+      nlohmann::json merged = nlohmann::json::object();
+      if (has_row) {
+        merged = nlohmann::json::parse(read.ColumnText(0), nullptr, false);
+        if (!merged.is_object()) merged = nlohmann::json::object();
+      }
+      merged.update(traits);
+      CA_ASSIGN_OR_RETURN(
+          Statement write,
+          Prepare(
+              "INSERT INTO user_traits (tenant_id, user_id, traits_json, updated_at_ms)"
+              " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, user_id) DO UPDATE"
+              " SET traits_json = excluded.traits_json, updated_at_ms = excluded.updated_at_ms"));
+      write.BindInt64(1, tenant_id);
+      write.BindText(2, user_id);
+      write.BindText(3, merged.dump());
+      write.BindInt64(4, now_ms);
+      return write.Step().status();
+    });
+  }
+
+  Result<std::optional<std::string>> GetUserTraits(std::string_view tenant_name,
+                                                   std::string_view user_id) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT u.traits_json FROM user_traits u JOIN tenants t"
+                                " ON t.id = u.tenant_id WHERE t.name = ?1 AND u.user_id = ?2"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindText(2, user_id);
+    CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return std::optional<std::string>();
+    return std::optional<std::string>(stmt.ColumnText(0));
+  }
+
+  Status ForgetUser(std::string_view tenant_name, std::string_view user_id) override {
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      CA_ASSIGN_OR_RETURN(Statement stmt, Prepare("DELETE FROM user_traits"
+                                                  " WHERE tenant_id = ?1 AND user_id = ?2"));
+      stmt.BindInt64(1, tenant_id);
+      stmt.BindText(2, user_id);
+      return stmt.Step().status();
+    });
+  }
+
  private:
   static Status CheckTenantName(std::string_view name) {
     if (IsValidTenantName(name)) return Status::Ok();
@@ -459,15 +646,33 @@ class SqliteStateStore final : public StateStore {
   }
 
   Result<std::optional<Tenant>> FindTenantLocked(std::string_view name) {
-    CA_ASSIGN_OR_RETURN(Statement stmt,
-                        Prepare("SELECT id, name, created_at_ms, retention_days FROM tenants"
-                                " WHERE name = ?1"));
+    CA_ASSIGN_OR_RETURN(Statement stmt, Prepare(std::string(kTenantColumns) + " WHERE name = ?1"));
     stmt.BindText(1, name);
     CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return std::optional<Tenant>();
-    return std::optional<Tenant>(Tenant{stmt.ColumnInt64(0), stmt.ColumnText(1),
-                                        stmt.ColumnInt64(2),
-                                        static_cast<int>(stmt.ColumnInt64(3))});
+    return std::optional<Tenant>(TenantFromRow(stmt));
+  }
+
+  static Tenant TenantFromRow(Statement& stmt) {
+    Tenant t{stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnInt64(2),
+             static_cast<int>(stmt.ColumnInt64(3))};
+    t.policy.consent = stmt.ColumnText(4);
+    t.policy.late_days = static_cast<int>(stmt.ColumnInt64(5));
+    if (!stmt.ColumnIsNull(6)) t.policy.keep_raw_ip = stmt.ColumnInt64(6) != 0;
+    t.policy.pii_allowed_keys = SplitOrigins(stmt.ColumnText(7));
+    return t;
+  }
+
+  /// Runs `body(tenant_id)` in a write transaction; kNotFound for an unknown tenant.
+  template <typename Body>
+  Status WithTenant(std::string_view tenant_name, Body&& body) {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    return InWriteTransaction([&]() -> Status {
+      CA_ASSIGN_OR_RETURN(std::optional<Tenant> tenant, FindTenantLocked(tenant_name));
+      if (!tenant) return NotFound("unknown tenant '" + std::string(tenant_name) + "'");
+      return body(tenant->id);
+    });
   }
 
   /// Must run inside a write transaction.

@@ -67,11 +67,12 @@ TEST_F(SqliteStateStoreTest, OpensWithWalAndRecordsMigrations) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(RawQuery("PRAGMA journal_mode"), std::vector<std::string>{"wal"});
   EXPECT_EQ(RawQuery("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1", "2", "3", "4"}));
+            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
   std::vector<std::string> tables =
       RawQuery("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
   EXPECT_EQ(tables, (std::vector<std::string>{"api_keys", "custom_event_types", "dead_letters",
-                                              "schema_migrations", "tenants"}));
+                                              "recompute_days", "schema_migrations",
+                                              "suppressed_users", "tenants", "user_traits"}));
 }
 
 TEST_F(SqliteStateStoreTest, MigrationsAreIdempotentAndKeepData) {
@@ -88,7 +89,7 @@ TEST_F(SqliteStateStoreTest, MigrationsAreIdempotentAndKeepData) {
     ASSERT_EQ(tenants->size(), 1u);
     EXPECT_EQ((*tenants)[0].name, "acme");
   }
-  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"4"});
+  EXPECT_EQ(RawQuery("SELECT COUNT(*) FROM schema_migrations"), std::vector<std::string>{"5"});
 }
 
 TEST_F(SqliteStateStoreTest, RefusesSchemaNewerThanBinary) {
@@ -154,6 +155,73 @@ TEST_F(SqliteStateStoreTest, TenantRetentionIsStoredAndChecked) {
   EXPECT_EQ((*store->ListTenants())[0].retention_days, 30);
   EXPECT_EQ(store->SetTenantRetention("acme", -1).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(store->SetTenantRetention("nobody", 5).code(), ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStateStoreTest, IngestPolicyHasDefaultsAndIsChecked) {
+  auto store = Open();
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  const IngestPolicy defaults = (*store->FindTenant("acme"))->policy;
+  EXPECT_EQ(defaults.consent, "drop");
+  EXPECT_EQ(defaults.late_days, 7);
+  EXPECT_FALSE(defaults.keep_raw_ip.has_value());
+  EXPECT_TRUE(defaults.pii_allowed_keys.empty());
+
+  IngestPolicy policy{"anonymize", 30, true, {"contact_email", "ref.token"}};
+  ASSERT_TRUE(store->SetIngestPolicy("acme", policy).ok());
+  EXPECT_EQ((*store->FindTenant("acme"))->policy, policy);
+  EXPECT_EQ((*store->ListTenants())[0].policy, policy);
+  policy.keep_raw_ip = false;
+  ASSERT_TRUE(store->SetIngestPolicy("acme", policy).ok());
+  EXPECT_EQ((*store->FindTenant("acme"))->policy.keep_raw_ip, std::optional<bool>(false));
+
+  EXPECT_EQ(store->SetIngestPolicy("acme", {"keep", 7, {}, {}}).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->SetIngestPolicy("acme", {"drop", 0, {}, {}}).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->SetIngestPolicy("acme", {"drop", 7, {}, {"two words"}}).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->SetIngestPolicy("acme", {"drop", 7, {}, {""}}).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->SetIngestPolicy("nobody", {}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ((*store->FindTenant("acme"))->policy.consent, "anonymize");
+}
+
+TEST_F(SqliteStateStoreTest, SuppressionListIsPerTenantAndIdempotent) {
+  auto store = Open();
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  ASSERT_TRUE(store->GetOrCreateTenant("beta").ok());
+  ASSERT_TRUE(store->SuppressUsers("acme", {"u2", "u1"}, 1000).ok());
+  ASSERT_TRUE(store->SuppressUsers("acme", {"u1"}, 2000).ok());
+  EXPECT_EQ(*store->ListSuppressedUsers("acme"), (std::vector<std::string>{"u1", "u2"}));
+  EXPECT_TRUE(store->ListSuppressedUsers("beta")->empty());
+  EXPECT_EQ(store->SuppressUsers("nobody", {"u1"}, 0).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(RawQuery("SELECT added_at_ms FROM suppressed_users WHERE user_id = 'u1'"),
+            std::vector<std::string>{"1000"});
+}
+
+TEST_F(SqliteStateStoreTest, RecomputeDaysAreMarkedOnce) {
+  auto store = Open();
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  ASSERT_TRUE(store->MarkRecomputeDays("acme", {20420, 20418}, 1).ok());
+  ASSERT_TRUE(store->MarkRecomputeDays("acme", {20420}, 2).ok());
+  EXPECT_EQ(*store->ListRecomputeDays("acme"), (std::vector<int64_t>{20418, 20420}));
+  EXPECT_EQ(store->MarkRecomputeDays("nobody", {1}, 0).code(), ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStateStoreTest, UserTraitsMergeAndAreForgotten) {
+  auto store = Open();
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  EXPECT_FALSE(store->GetUserTraits("acme", "u1")->has_value());
+  ASSERT_TRUE(store->MergeUserTraits("acme", "u1", R"({"industry":"tech","plan":"free"})", 1).ok());
+  ASSERT_TRUE(
+      store->MergeUserTraits("acme", "u1", R"({"plan":"pro","seniority":"senior"})", 2).ok());
+  EXPECT_EQ(**store->GetUserTraits("acme", "u1"),
+            R"({"industry":"tech","plan":"pro","seniority":"senior"})");
+  EXPECT_EQ(store->MergeUserTraits("acme", "u1", "[1]", 3).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->MergeUserTraits("acme", "", "{}", 3).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->MergeUserTraits("nobody", "u1", "{}", 3).code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(store->ForgetUser("acme", "u1").ok());
+  EXPECT_FALSE(store->GetUserTraits("acme", "u1")->has_value());
 }
 
 TEST_F(SqliteStateStoreTest, InvalidTenantNamesAreRejected) {

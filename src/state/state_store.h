@@ -12,6 +12,22 @@
 
 namespace ca::state {
 
+/// How ingestion treats one tenant's events (docs/privacy.md, docs/api/ingest.md).
+struct IngestPolicy {
+  /// What happens to an event whose sender withheld consent (`context.consent`) or asked not to
+  /// be tracked (Do-Not-Track, Global Privacy Control): "drop" it, or "anonymize": keep it
+  /// without its user id, anonymous id, session id, IP and user traits.
+  std::string consent = "drop";
+  /// How many days old an event may be when it arrives (1..3650); older ones are rejected.
+  int late_days = 7;
+  /// Keep `context.ip` whole; nullopt: the server's `privacy.ip` setting.
+  std::optional<bool> keep_raw_ip;
+  /// Property and context keys never scrubbed, besides the server's `privacy.pii_allowed_keys`.
+  std::vector<std::string> pii_allowed_keys;
+
+  friend bool operator==(const IngestPolicy&, const IngestPolicy&) = default;
+};
+
 /// A tenant: one customer platform whose events and keys are kept apart from every other.
 struct Tenant {
   int64_t id = 0;
@@ -19,6 +35,7 @@ struct Tenant {
   int64_t created_at_ms = 0;
   /// Days of raw events the event store keeps; 0 = forever.
   int retention_days = 0;
+  IngestPolicy policy;
 };
 
 /// What an API key allows. Write keys may only send events (safe to embed in a browser);
@@ -133,6 +150,36 @@ class StateStore {
   virtual Result<uint64_t> CountDeadLetters(std::string_view tenant) = 0;
   /// Deletes the listed dead letters of `tenant` (ids it does not have are ignored).
   virtual Status DeleteDeadLetters(std::string_view tenant, const std::vector<int64_t>& ids) = 0;
+
+  /// Sets `tenant`'s ingest policy. kNotFound for an unknown tenant; kInvalidArgument for a
+  /// consent other than "drop" or "anonymize", late_days outside 1..3650, or an allowed key that
+  /// is empty, longer than 128 bytes, holds a space or a control character (at most 100 keys).
+  virtual Status SetIngestPolicy(std::string_view tenant, const IngestPolicy& policy) = 0;
+
+  /// Puts users on `tenant`'s suppression list (deleted users, whose events are no longer
+  /// accepted). Already listed ids are kept as they are. kNotFound for an unknown tenant.
+  virtual Status SuppressUsers(std::string_view tenant, const std::vector<std::string>& user_ids,
+                               int64_t now_ms) = 0;
+  /// `tenant`'s suppression list, ordered by user id; empty for an unknown tenant.
+  virtual Result<std::vector<std::string>> ListSuppressedUsers(std::string_view tenant) = 0;
+
+  /// Marks UTC days (days since 1970-01-01) of `tenant` whose rollups must be recomputed because
+  /// late events touched them. kNotFound for an unknown tenant.
+  virtual Status MarkRecomputeDays(std::string_view tenant, const std::vector<int64_t>& days,
+                                   int64_t now_ms) = 0;
+  /// The marked days of `tenant`, ascending.
+  virtual Result<std::vector<int64_t>> ListRecomputeDays(std::string_view tenant) = 0;
+
+  /// Merges the JSON object `traits_json` into the traits kept for `user_id` of `tenant` (keys
+  /// of the new object replace the old ones). kNotFound for an unknown tenant; kInvalidArgument
+  /// for an empty user id or traits that are not a JSON object.
+  virtual Status MergeUserTraits(std::string_view tenant, std::string_view user_id,
+                                 std::string_view traits_json, int64_t now_ms) = 0;
+  /// The traits of `user_id` as a JSON object, or nullopt when none were recorded.
+  virtual Result<std::optional<std::string>> GetUserTraits(std::string_view tenant,
+                                                           std::string_view user_id) = 0;
+  /// Deletes what is kept about `user_id` of `tenant` outside the event store (traits).
+  virtual Status ForgetUser(std::string_view tenant, std::string_view user_id) = 0;
 };
 
 }  // namespace ca::state
