@@ -75,6 +75,14 @@ std::string HeaderWriteKey(const http::Request& request) {
   return {};
 }
 
+ingest::RequestContext RequestContextOf(const http::Request& request) {
+  ingest::RequestContext context;
+  context.do_not_track = request.Header("dnt") == "1" || request.Header("sec-gpc") == "1";
+  context.client_ip = request.remote_address;
+  context.user_agent = std::string(request.Header("user-agent"));
+  return context;
+}
+
 http::Response ReceiptResponse(const ingest::Receipt& receipt) {
   nlohmann::ordered_json rejected = nlohmann::ordered_json::array();
   bool all_too_large = !receipt.rejected.empty();
@@ -112,7 +120,7 @@ void IngestHandler::Handle(http::Request& request, http::Responder respond) {
   std::string body = std::move(request.body);
   Commit(
       *tenant, received_at, [&body](const event::Catalogue&) { return std::move(body); },
-      std::move(respond));
+      std::move(respond), DeadLetterSource(), RequestContextOf(request));
 }
 
 Result<std::string> IngestHandler::Authenticate(const http::Request& request,
@@ -132,11 +140,20 @@ void IngestHandler::CommitBody(
     const std::string& tenant, int64_t received_at,
     const std::function<std::string(const event::Catalogue&)>& make_body,
     const std::function<void(const std::vector<ingest::Rejection>&)>& on_rejected,
-    ReceiptCallback done) {
+    ReceiptCallback done, const ingest::RequestContext& request) {
   auto catalogue = catalogues_->ForTenant(tenant);
   if (!catalogue.ok()) {
     done(catalogue.status());
     return;
+  }
+  std::shared_ptr<const services::TenantIngestRules> rules;
+  if (rules_ != nullptr) {
+    auto found = rules_->ForTenant(tenant);
+    if (!found.ok()) {
+      done(found.status());
+      return;
+    }
+    rules = *std::move(found);
   }
   const std::string body = make_body(*catalogue);
   ingest::DecodeOptions options;
@@ -147,13 +164,38 @@ void IngestHandler::CommitBody(
   options.catalogue = &catalogue.value();
   options.keep_rejected_raw = static_cast<bool>(on_rejected);
   options.max_future_ms = ingest::kMaxFutureMs;
+  options.max_late_ms = rules ? rules->max_late_ms : 0;
   auto batch = ingest::DecodeBatch(body, options);
   if (!batch.ok()) {
     done(batch.status());
     return;
   }
-  if (on_rejected && !batch->rejected.empty()) on_rejected(batch->rejected);
   for (auto& e : batch->events) e.tenant = tenant;
+  std::vector<int64_t> late_days;
+  if (rules) {
+    ingest::ApplyTenantRules(rules->rules, request, received_at, &batch.value(), &late_days);
+    batch->privacy = rules->privacy;
+  }
+  // Enrichment sees the raw IP; the privacy stage that follows (in Commit) truncates it.
+  for (event::Event& e : batch->events) {
+    if (enricher_ != nullptr) enricher_->Enrich(request, &e);
+    ingest::StripAnonymized(&e);
+  }
+  if (on_rejected && !batch->rejected.empty()) {
+    std::vector<ingest::Rejection> kept;
+    for (const ingest::Rejection& r : batch->rejected) {
+      if (!ingest::IsPrivacyRejection(r.code)) kept.push_back(r);
+    }
+    if (!kept.empty()) on_rejected(kept);
+  }
+  // The days are marked before the events are written: a recomputation too many is harmless, a
+  // late event its day's rollup never sees is not.
+  if (!late_days.empty() && state_ != nullptr) {
+    if (Status s = state_->MarkRecomputeDays(tenant, late_days, NowMillis()); !s.ok()) {
+      done(s);
+      return;
+    }
+  }
   pipeline_->Commit(std::move(batch).value(), std::move(done));
 }
 
@@ -171,8 +213,7 @@ void IngestHandler::KeepDeadLetters(const std::string& tenant, int64_t received_
     letters.push_back(std::move(letter));
   }
   // A failure to keep them is logged, not answered: the client has each rejection already.
-  if (Status s = dead_letters_->AddDeadLetters(tenant, letters, kMaxDeadLettersPerTenant);
-      !s.ok()) {
+  if (Status s = state_->AddDeadLetters(tenant, letters, kMaxDeadLettersPerTenant); !s.ok()) {
     spdlog::warn("ingest: could not keep {} dead letter(s) of tenant {}: {}", letters.size(),
                  tenant, s.ToString());
   }
@@ -180,9 +221,10 @@ void IngestHandler::KeepDeadLetters(const std::string& tenant, int64_t received_
 
 void IngestHandler::Commit(const std::string& tenant, int64_t received_at,
                            const std::function<std::string(const event::Catalogue&)>& make_body,
-                           http::Responder respond, const DeadLetterSource& source) {
+                           http::Responder respond, const DeadLetterSource& source,
+                           const ingest::RequestContext& request) {
   std::function<void(const std::vector<ingest::Rejection>&)> keep;
-  if (dead_letters_ != nullptr) {
+  if (state_ != nullptr) {
     keep = [&](const std::vector<ingest::Rejection>& rejected) {
       KeepDeadLetters(tenant, received_at, source, rejected);
     };
@@ -191,7 +233,8 @@ void IngestHandler::Commit(const std::string& tenant, int64_t received_at,
       tenant, received_at, make_body, keep,
       [respond = std::move(respond)](Result<ingest::Receipt> receipt) {
         respond(receipt.ok() ? ReceiptResponse(*receipt) : http::ErrorResponse(receipt.status()));
-      });
+      },
+      request);
 }
 
 }  // namespace ca::api

@@ -9,8 +9,11 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "http/server.h"
+#include "ingest/enricher.h"
 #include "ingest/ingest_pipeline.h"
+#include "ingest/request_context.h"
 #include "services/catalogue_service.h"
+#include "services/ingest_rules_service.h"
 #include "state/key_cache.h"
 #include "state/state_store.h"
 
@@ -33,20 +36,30 @@ struct DeadLetterSource {
 /// "" when none.
 std::string HeaderWriteKey(const http::Request& request);
 
+/// What `request` says about its sender: `DNT: 1` or `Sec-GPC: 1`, the peer address and the
+/// User-Agent header.
+ingest::RequestContext RequestContextOf(const http::Request& request);
+
 /// `POST /api/analytics/events`: the native batch API. Authenticates the write key (a header of
 /// HeaderWriteKey, or body field `write_key`), decodes and validates the batch, commits it through
 /// the pipeline and answers with a receipt once the accepted events are durable.
 class IngestHandler {
  public:
-  /// `dead_letters` keeps every rejected event (null: none are kept).
+  /// `state` keeps every rejected event as a dead letter and the days late events touch (null:
+  /// neither is kept); `rules` gives each tenant's consent, suppression, late-event and privacy
+  /// rules (null: the pipeline's privacy stage, no other rule); `enricher` the enrichment stage
+  /// (null: none).
   IngestHandler(ingest::IngestPipeline* pipeline, state::KeyCache* keys,
                 services::CatalogueService* catalogues, IngestLimits limits,
-                state::StateStore* dead_letters = nullptr)
+                state::StateStore* state = nullptr, services::IngestRulesService* rules = nullptr,
+                ingest::Enricher* enricher = nullptr)
       : pipeline_(pipeline),
         keys_(keys),
         catalogues_(catalogues),
         limits_(limits),
-        dead_letters_(dead_letters) {}
+        state_(state),
+        rules_(rules),
+        enricher_(enricher) {}
 
   /// Dead letters kept per tenant; the oldest go beyond it.
   static constexpr uint64_t kMaxDeadLettersPerTenant = 100'000;
@@ -60,19 +73,22 @@ class IngestHandler {
   /// kOriginNotAllowed when `request` comes from a browser origin the key does not allow.
   Result<std::string> Authenticate(const http::Request& request, std::string_view presented,
                                    std::string_view where);
-  /// Decodes a native batch body for `tenant`, commits it through the pipeline and answers with
-  /// a receipt once the accepted events are durable; keeps the rejected events as dead letters.
-  /// `body` is produced by `make_body` from the tenant's catalogue (SDK formats translate event
-  /// names with it).
+  /// Decodes a native batch body for `tenant`, applies the tenant's rules, commits it through
+  /// the pipeline and answers with a receipt once the accepted events are durable; keeps the
+  /// rejected events as dead letters (except those refused for privacy, see
+  /// ingest::IsPrivacyRejection). `body` is produced by `make_body` from the tenant's catalogue
+  /// (SDK formats translate event names with it).
   void Commit(const std::string& tenant, int64_t received_at,
               const std::function<std::string(const event::Catalogue&)>& make_body,
-              http::Responder respond, const DeadLetterSource& source = DeadLetterSource());
-  /// The same without HTTP: `on_rejected` (may be empty) sees the rejections, with their raw
-  /// text, before anything is written; `done` gets the receipt or the error. For replays.
+              http::Responder respond, const DeadLetterSource& source,
+              const ingest::RequestContext& request);
+  /// The same without HTTP: `on_rejected` (may be empty) sees the rejections to keep, with their
+  /// raw text, before anything is written; `done` gets the receipt or the error. For replays.
   void CommitBody(const std::string& tenant, int64_t received_at,
                   const std::function<std::string(const event::Catalogue&)>& make_body,
                   const std::function<void(const std::vector<ingest::Rejection>&)>& on_rejected,
-                  ReceiptCallback done);
+                  ReceiptCallback done,
+                  const ingest::RequestContext& request = ingest::RequestContext());
   const IngestLimits& limits() const { return limits_; }
 
  private:
@@ -84,7 +100,9 @@ class IngestHandler {
   state::KeyCache* const keys_;
   services::CatalogueService* const catalogues_;
   const IngestLimits limits_;
-  state::StateStore* const dead_letters_;
+  state::StateStore* const state_;
+  services::IngestRulesService* const rules_;
+  ingest::Enricher* const enricher_;
 };
 
 /// Renders a receipt as `{"accepted":N,"duplicates":M,"rejected":[{"index","code","message"}]}`

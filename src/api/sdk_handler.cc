@@ -59,7 +59,7 @@ void SdkHandler::Handle(ingest::SdkFormat format, std::string_view call, http::R
   ingest_->Commit(
       *tenant, received_at,
       [&parsed](const event::Catalogue& catalogue) { return parsed->ToNative(catalogue); },
-      std::move(respond), source);
+      std::move(respond), source, RequestContextOf(request));
 }
 
 }  // namespace ca::api

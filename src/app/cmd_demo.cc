@@ -38,6 +38,10 @@ Result<nlohmann::json> DemoCredentials(ServerApp& server, const DataDir& dir, bo
     return parsed;
   }
   CA_ASSIGN_OR_RETURN(std::string keys, server.CreateKeysJson("demo"));
+  // The generated history goes back further than the default late-event bound of 7 days.
+  state::IngestPolicy policy;
+  policy.late_days = 3650;
+  CA_RETURN_IF_ERROR(server.SetIngestPolicy("demo", policy));
   CA_RETURN_IF_ERROR(io::WriteFileAtomically(env, path, keys));
   *created = true;
   return nlohmann::json::parse(keys);

@@ -233,6 +233,12 @@ void AddDeleteUser(CLI::App* app) {
     auto receipt = offline->store()->DeleteUser(flags->tenant, *user, NowMillis());
     if (!receipt.ok()) Fail(receipt.status());
     if (Status s = offline->Close(); !s.ok()) Fail(s);
+    // Outside the event store: the user's traits go, and the id joins the suppression list so
+    // that their events are not taken in again (docs/privacy.md).
+    auto state = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
+    if (!state.ok()) Fail(state.status());
+    if (Status s = (*state)->ForgetUser(flags->tenant, *user); !s.ok()) Fail(s);
+    if (Status s = (*state)->SuppressUsers(flags->tenant, {*user}, NowMillis()); !s.ok()) Fail(s);
     std::cout << ReceiptJson(*receipt).dump() << std::endl;
   });
 
@@ -262,6 +268,71 @@ void AddTenants(CLI::App* app) {
     if (!state.ok()) Fail(state.status());
     if (Status s = (*state)->SetTenantRetention(flags->tenant, *days); !s.ok()) Fail(s);
     std::cout << nlohmann::ordered_json{{"tenant", flags->tenant}, {"retention_days", *days}}.dump()
+              << std::endl;
+  });
+
+  struct PolicyFlags {
+    std::optional<std::string> consent, raw_ip, pii_allow;
+    std::optional<int> late_days;
+  };
+  auto policy_flags = std::make_shared<PolicyFlags>();
+  CLI::App* policy = tenants->add_subcommand(
+      "policy",
+      "Show or change a tenant's ingest policy: what happens to events without consent, how late "
+      "an event may arrive, raw IPs and PII-scrubbing exceptions (docs/privacy.md). Prints the "
+      "policy as JSON. A running server applies a change within a second.");
+  policy->add_option("--data", flags->data, "data directory")->capture_default_str();
+  policy->add_option("--tenant", flags->tenant, "tenant")->required();
+  policy->add_option("--consent", policy_flags->consent,
+                     "events without consent or with Do-Not-Track: drop or anonymize");
+  policy->add_option("--late-days", policy_flags->late_days,
+                     "oldest accepted event, in days before its arrival (1 to 3650)");
+  policy->add_option("--raw-ip", policy_flags->raw_ip,
+                     "keep (store context.ip whole), truncate, or server (privacy.ip decides)");
+  policy->add_option("--pii-allow", policy_flags->pii_allow,
+                     "comma-separated keys never scrubbed (\"\" for none)");
+  policy->callback([flags, policy_flags] {
+    auto state = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
+    if (!state.ok()) Fail(state.status());
+    auto tenant = (*state)->FindTenant(flags->tenant);
+    if (!tenant.ok()) Fail(tenant.status());
+    if (!tenant->has_value())
+      Fail(Status(ErrorCode::kNotFound, "no tenant '" + flags->tenant + "'"));
+    state::IngestPolicy p = (*tenant)->policy;
+    const PolicyFlags& f = *policy_flags;
+    if (f.consent) p.consent = *f.consent;
+    if (f.late_days) p.late_days = *f.late_days;
+    if (f.raw_ip) {
+      if (*f.raw_ip == "keep") {
+        p.keep_raw_ip = true;
+      } else if (*f.raw_ip == "truncate") {
+        p.keep_raw_ip = false;
+      } else if (*f.raw_ip == "server") {
+        p.keep_raw_ip.reset();
+      } else {
+        Fail(Status(ErrorCode::kInvalidArgument, "--raw-ip: keep, truncate or server"));
+      }
+    }
+    if (f.pii_allow) {
+      p.pii_allowed_keys.clear();
+      std::string_view rest = *f.pii_allow;
+      while (!rest.empty()) {
+        const size_t comma = std::min(rest.find(','), rest.size());
+        if (comma > 0) p.pii_allowed_keys.emplace_back(rest.substr(0, comma));
+        rest.remove_prefix(std::min(comma + 1, rest.size()));
+      }
+    }
+    if (f.consent || f.late_days || f.raw_ip || f.pii_allow) {
+      if (Status s = (*state)->SetIngestPolicy(flags->tenant, p); !s.ok()) Fail(s);
+    }
+    std::cout << nlohmann::ordered_json{{"tenant", flags->tenant},
+                                        {"consent", p.consent},
+                                        {"late_days", p.late_days},
+                                        {"raw_ip", !p.keep_raw_ip   ? "server"
+                                                   : *p.keep_raw_ip ? "keep"
+                                                                    : "truncate"},
+                                        {"pii_allowed_keys", p.pii_allowed_keys}}
+                     .dump()
               << std::endl;
   });
 }

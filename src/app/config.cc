@@ -217,6 +217,22 @@ const KeyInfo kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return c.privacy_pii_allowed_keys; }},
+    {"enrich.user_agents", ValueType::kString, "",
+     "uap-core's regexes.yaml, for browser, OS and device type from user agents; empty turns this "
+     "enrichment off. A missing default file only logs a warning.",
+     [](std::string_view v, Config* c) {
+       c->enrich_user_agents = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.enrich_user_agents; }},
+    {"enrich.geo_db", ValueType::kString, "",
+     "MaxMind DB file (.mmdb) for country and region from client IPs, e.g. DB-IP's country "
+     "database that scripts/geo-db.sh installs; empty turns geo enrichment off.",
+     [](std::string_view v, Config* c) {
+       c->enrich_geo_db = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.enrich_geo_db; }},
     {"self_telemetry.tenant", ValueType::kString, "",
      "Tenant that receives the server's own API requests (perf_metric), background task runs "
      "(task_run) and failures (error) as events; empty turns self-telemetry off.",
@@ -357,6 +373,7 @@ Config DefaultConfig() {
   c.store_granule_cache_mb = 128;
   c.privacy_scrub_pii = "on";
   c.privacy_ip = "truncate";
+  c.enrich_user_agents = kDefaultUserAgentRegexes;
   c.self_telemetry_tenant = "system";
   c.store_flush_interval_s = 300;
   c.query_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -38,7 +38,12 @@ struct Config {
   std::string privacy_ip;                // privacy.ip: "truncate" or "keep"
   std::string privacy_pii_allowed_keys;  // privacy.pii_allowed_keys: comma-separated key names
   std::string self_telemetry_tenant;     // self_telemetry.tenant ("" = off)
+  std::string enrich_user_agents;        // enrich.user_agents: uap-core regexes.yaml ("" = off)
+  std::string enrich_geo_db;             // enrich.geo_db: MaxMind DB file ("" = off)
 };
+
+/// Where Debian's uap-core package puts its regexes (enrich.user_agents' default).
+inline constexpr const char* kDefaultUserAgentRegexes = "/usr/share/uap-core/regexes.yaml";
 
 /// The built-in defaults; `threads` is the number of cores (at least 1).
 Config DefaultConfig();

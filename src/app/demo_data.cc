@@ -1466,9 +1466,7 @@ bool DemoGenerator::NextBatch(size_t max_events, std::string* body) {
     st.Write(st.ready.front(), &truth_, body);
     st.ready.pop_front();
   }
-  body->append("],\"sent_at\":\"");
-  body->append(FormatIsoMillis(options_.end_ms));
-  body->append("\"}");
+  body->append("]}");
   return true;
 }
 

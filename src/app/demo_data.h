@@ -119,7 +119,8 @@ class DemoGenerator {
   const std::vector<DemoUser>& users() const { return users_; }
   const std::vector<DemoJob>& jobs() const { return jobs_; }
 
-  /// Writes the next batch to `*body` as `{"events":[...],"sent_at":"<end_ms>"}` with between 1 and
+  /// Writes the next batch to `*body` as `{"events":[...]}` (no `sent_at`: the history's timestamps
+  /// are exact, not a skewed client clock's) with between 1 and
   /// `max_events` events (a `max_events` of 0 is treated as 1) and returns true; returns false and
   /// clears `*body` once the whole history has been produced.
   bool NextBatch(size_t max_events, std::string* body);

@@ -15,7 +15,9 @@
 #include "http/server.h"
 #include "ingest/ingest_pipeline.h"
 #include "services/catalogue_service.h"
+#include "services/ingest_rules_service.h"
 #include "services/query_service.h"
+#include "services/user_profile_service.h"
 #include "state/key_cache.h"
 #include "state/sqlite_state_store.h"
 #include "store/event_store.h"
@@ -100,6 +102,11 @@ struct ServerApp::Parts {
   std::unique_ptr<state::StateStore> state;
   std::unique_ptr<state::KeyCache> keys;
   std::unique_ptr<services::CatalogueService> catalogues;
+  std::unique_ptr<services::IngestRulesService> ingest_rules;
+  std::unique_ptr<ingest::UserAgentParser> user_agents;
+  std::unique_ptr<ingest::GeoLookup> geo;
+  std::unique_ptr<services::UserProfileService> profiles;
+  std::unique_ptr<ingest::Enricher> enricher;
   wal::Options wal_options;
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
@@ -115,6 +122,43 @@ struct ServerApp::Parts {
   std::unique_ptr<api::QueryHandler> query_handler;
   std::unique_ptr<http::Server> server;
 };
+
+// A configured file that cannot be loaded stops the start, except the default uap-core file,
+// whose absence only turns that part off.
+Status ServerApp::LoadEnrichment(const Config& config, Parts* parts) {
+  if (!config.enrich_user_agents.empty()) {
+    auto parser = ingest::UserAgentParser::Load(config.enrich_user_agents);
+    if (parser.ok()) {
+      parts->user_agents = std::move(parser).value();
+      spdlog::info("enrichment: {} user-agent patterns from {}{}",
+                   parts->user_agents->pattern_count(), config.enrich_user_agents,
+                   parts->user_agents->skipped_patterns() > 0
+                       ? " (" + parts->user_agents->SkippedPatternsSummary() + ")"
+                       : std::string());
+    } else if (config.enrich_user_agents == kDefaultUserAgentRegexes) {
+      spdlog::warn("enrichment: no user-agent parsing ({}); install Debian's uap-core",
+                   parser.status().ToString());
+    } else {
+      return Status(ErrorCode::kConfigInvalid,
+                    "enrich.user_agents: " + std::string(parser.status().message()));
+    }
+  }
+  if (!config.enrich_geo_db.empty()) {
+    auto geo = ingest::GeoLookup::Open(config.enrich_geo_db);
+    if (!geo.ok()) {
+      return Status(ErrorCode::kConfigInvalid,
+                    "enrich.geo_db: " + std::string(geo.status().message()));
+    }
+    parts->geo = std::move(geo).value();
+    spdlog::info("enrichment: geo from {}", parts->geo->info().ToString());
+  } else {
+    spdlog::info("enrichment: no geo database (enrich.geo_db); countries are not added");
+  }
+  parts->profiles = std::make_unique<services::UserProfileService>(parts->state.get());
+  parts->enricher = std::make_unique<ingest::Enricher>(parts->user_agents.get(), parts->geo.get(),
+                                                       parts->profiles.get());
+  return Status::Ok();
+}
 
 ServerApp::ServerApp(Config config) : config_(std::move(config)) {}
 
@@ -138,6 +182,9 @@ Status ServerApp::Start() {
   CA_ASSIGN_OR_RETURN(parts->state, state::OpenSqliteStateStore(dir.state_db()));
   parts->keys = std::make_unique<state::KeyCache>(parts->state.get());
   parts->catalogues = std::make_unique<services::CatalogueService>(parts->state.get());
+  parts->ingest_rules = std::make_unique<services::IngestRulesService>(parts->state.get(),
+                                                                       PrivacyOptionsFor(config_));
+  CA_RETURN_IF_ERROR(LoadEnrichment(config_, parts.get()));
 
   parts->wal_options.dir = dir.wal();
   parts->wal_options.env = env;
@@ -212,9 +259,9 @@ Status ServerApp::Start() {
   api::IngestLimits limits;
   limits.max_event_bytes = config_.max_event_bytes;
   limits.max_batch_events = config_.max_batch_events;
-  parts->ingest_handler =
-      std::make_unique<api::IngestHandler>(parts->pipeline.get(), parts->keys.get(),
-                                           parts->catalogues.get(), limits, parts->state.get());
+  parts->ingest_handler = std::make_unique<api::IngestHandler>(
+      parts->pipeline.get(), parts->keys.get(), parts->catalogues.get(), limits, parts->state.get(),
+      parts->ingest_rules.get(), parts->enricher.get());
   parts->sdk_handler =
       std::make_unique<api::SdkHandler>(parts->ingest_handler.get(), config_.max_body_bytes);
   parts->dead_letter_handler = std::make_unique<api::DeadLetterHandler>(
@@ -274,6 +321,13 @@ Result<std::string> ServerApp::CreateKeysJson(const std::string& tenant) {
   if (!parts_) return Status(ErrorCode::kUnavailable, "server not started");
   CA_ASSIGN_OR_RETURN(auto keys, parts_->state->CreateKeys(tenant));
   return KeysJson(keys);
+}
+
+Status ServerApp::SetIngestPolicy(const std::string& tenant, const state::IngestPolicy& policy) {
+  if (!parts_) return Status(ErrorCode::kUnavailable, "server not started");
+  CA_RETURN_IF_ERROR(parts_->state->SetIngestPolicy(tenant, policy));
+  parts_->ingest_rules->Invalidate(tenant);
+  return Status::Ok();
 }
 
 std::function<int()> BlockTerminationSignals() {

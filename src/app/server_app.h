@@ -33,9 +33,14 @@ class ServerApp {
 
   /// The tenant keys for `tenant`, created on first use (for `demo`).
   Result<std::string> CreateKeysJson(const std::string& tenant);
+  /// Sets `tenant`'s ingest policy (for `demo`, whose history is older than the default
+  /// late-event bound).
+  Status SetIngestPolicy(const std::string& tenant, const state::IngestPolicy& policy);
 
  private:
   struct Parts;
+  /// The enrichment stage's sources (enrich.* settings) into `parts`.
+  static Status LoadEnrichment(const Config& config, Parts* parts);
   Config config_;
   std::unique_ptr<Parts> parts_;
 };

@@ -12,6 +12,12 @@ inline constexpr uint32_t kFlagDefaultTimestamp = 2;
 /// The timestamp was further in the future than allowed (23 hours after the receive time): it
 /// was set to `received_at_ms`.
 inline constexpr uint32_t kFlagFutureClamped = 4;
+/// The timestamp was corrected for the sender's clock: the body's `sent_at` differed from the
+/// receive time, so `timestamp_ms` = sent timestamp + (received_at_ms - sent_at).
+inline constexpr uint32_t kFlagClockCorrected = 8;
+/// The sender withheld consent (or asked not to be tracked) and the tenant keeps such events
+/// anonymised: no user id, anonymous id, session id, IP or traits.
+inline constexpr uint32_t kFlagAnonymized = 16;
 
 /// The normalised event every stage after decoding sees. Plain value type; all strings are UTF-8.
 struct Event {

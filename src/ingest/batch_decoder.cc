@@ -495,10 +495,23 @@ std::optional<Reject> DecodeOneEvent(const Tape& t, size_t ev, const DecodeOptio
                  "must be integer epoch milliseconds within 1970..9999");
     }
   }
+  // The sender's clock, seen through sent_at, is off by (received_at - sent_at): network
+  // transit is counted as skew, which is the SDKs' convention (docs/api/ingest.md "Clocks").
+  bool corrected = false;
+  if (ts_i != 0 && batch->sent_at_ms && *batch->sent_at_ms != opt.received_at_ms) {
+    timestamp_ms += opt.received_at_ms - *batch->sent_at_ms;
+    timestamp_ms = std::clamp<int64_t>(timestamp_ms, 0, event::kMaxTimestampMs);
+    corrected = true;
+  }
   bool clamped = false;
   if (opt.max_future_ms > 0 && timestamp_ms > opt.received_at_ms + opt.max_future_ms) {
     timestamp_ms = opt.received_at_ms;
     clamped = true;
+  }
+  if (opt.max_late_ms > 0 && timestamp_ms < opt.received_at_ms - opt.max_late_ms) {
+    return Rej(ErrorCode::kEventTooOld, "timestamp",
+               "older than the tenant's late-event bound of " +
+                   std::to_string(opt.max_late_ms / (24LL * 3600 * 1000)) + " days");
   }
 
   if (props_i != 0 && t.Type(props_i) != '{') {
@@ -526,6 +539,7 @@ std::optional<Reject> DecodeOneEvent(const Tape& t, size_t ev, const DecodeOptio
   e.timestamp_ms = timestamp_ms;
   if (ts_i == 0) e.flags |= event::kFlagDefaultTimestamp;
   if (clamped) e.flags |= event::kFlagFutureClamped;
+  if (corrected) e.flags |= event::kFlagClockCorrected;
   e.received_at_ms = opt.received_at_ms;
   if (props_i != 0) e.properties_json.assign(ts.properties);
   if (ctx_i != 0) e.context_json.assign(ts.context);

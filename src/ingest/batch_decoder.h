@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,8 @@
 #include "event/event.h"
 
 namespace ca::ingest {
+
+class PrivacyFilter;
 
 /// Why one event of a batch was not accepted. `index` is its position in the request's array.
 struct Rejection {
@@ -31,6 +34,8 @@ struct DecodedBatch {
   std::string write_key;                ///< `write_key` of the body, if any.
   std::optional<int64_t> sent_at_ms;    ///< `sent_at` of the body, if any.
   uint32_t received = 0;                ///< Number of events in the request.
+  /// The privacy stage IngestPipeline::Commit applies; null: the pipeline's default.
+  std::shared_ptr<const PrivacyFilter> privacy;
 };
 
 /// Limits and context for DecodeBatch. Lengths are in bytes of UTF-8.
@@ -45,16 +50,22 @@ struct DecodeOptions {
   std::string_view tenant;             ///< Tenant stamped on every event.
   const event::Catalogue* catalogue = nullptr;  ///< Tenant's types; nullptr: built-ins only.
   bool keep_rejected_raw = false;  ///< Fill Rejection::raw (for the dead-letter store).
-  /// When > 0, a timestamp later than received_at_ms + max_future_ms (a client clock far ahead)
-  /// is set to received_at_ms and the event flagged event::kFlagFutureClamped.
+  /// When > 0, a timestamp later than received_at_ms + max_future_ms (a client clock far ahead),
+  /// after the sent_at correction, is set to received_at_ms and the event flagged
+  /// event::kFlagFutureClamped.
   int64_t max_future_ms = 0;
+  /// When > 0, an event whose (corrected) timestamp is more than max_late_ms before
+  /// received_at_ms is rejected with kEventTooOld: the tenant's late-event bound.
+  int64_t max_late_ms = 0;
 };
 
 /// How far ahead of the server an event's timestamp may be (DecodeOptions::max_future_ms).
 inline constexpr int64_t kMaxFutureMs = 23LL * 3600 * 1000;
 
 /// Decodes and validates a native batch body: `{"events": [...], "sent_at": ..., "write_key": ...}`
-/// or a bare array of events. Unknown top-level and per-event fields are ignored. Each event is
+/// or a bare array of events. When the body has a `sent_at` other than `received_at_ms`, every
+/// event timestamp the client sent is corrected by (received_at_ms - sent_at) and flagged
+/// event::kFlagClockCorrected. Unknown top-level and per-event fields are ignored. Each event is
 /// either accepted (normalised into an Event) or rejected with a stable code; see
 /// docs/event-catalogue.md for the rules and their order.
 ///

@@ -77,9 +77,10 @@ TEST(BatchDecoderTest, DecodesAFullEvent) {
   EXPECT_EQ(e.user_id, "u1");
   EXPECT_EQ(e.anonymous_id, "a1");
   EXPECT_EQ(e.session_id, "s1");
-  EXPECT_EQ(e.timestamp_ms, 1795838400500);
+  // Sent at 04:00:11 by the client's clock, received at 04:00:10.123: 0.877 s earlier.
+  EXPECT_EQ(e.timestamp_ms, 1795838400500 - 877);
   EXPECT_EQ(e.received_at_ms, kNow);
-  EXPECT_EQ(e.flags, 0u);
+  EXPECT_EQ(e.flags, event::kFlagClockCorrected);
   EXPECT_EQ(e.properties_json,
             R"({"job_id":"j-9","salary":150000.0,"tags":["x","y"],"remote":true})");
   EXPECT_EQ(
@@ -130,6 +131,61 @@ TEST(BatchDecoderTest, TimestampsFarInTheFutureAreClampedAndFlagged) {
   EXPECT_NE(b.events[1].flags & event::kFlagFutureClamped, 0u);
   o.max_future_ms = 0;  // off: as sent
   EXPECT_EQ(Decode(body, o).events[1].timestamp_ms, limit + 1);
+}
+
+TEST(BatchDecoderTest, SentAtCorrectsTheSendersClock) {
+  // The sender's clock is 1 h 0.5 s behind: sent_at says 03:00:09.623 when the server reads
+  // 04:00:10.123, so each timestamp it set moves forward by that much.
+  const int64_t skew = 3600'500;
+  const std::string body = R"({"sent_at":)" + std::to_string(kNow - skew) + R"(,"events":[)" +
+                           R"({"type":"login","user_id":"u","timestamp":"2026-11-28T02:59:00Z"},)" +
+                           R"({"type":"login","user_id":"u"}]})";
+  DecodeOptions o = Options();
+  o.max_future_ms = kMaxFutureMs;
+  const DecodedBatch b = Decode(body, o);
+  ASSERT_EQ(b.events.size(), 2u);
+  EXPECT_EQ(b.events[0].timestamp_ms, 1795834740000 + skew);  // 02:59:00Z + skew
+  EXPECT_EQ(b.events[0].flags, event::kFlagGeneratedId | event::kFlagClockCorrected);
+  EXPECT_EQ(b.events[1].timestamp_ms, kNow);  // no timestamp sent: nothing to correct
+  EXPECT_EQ(b.events[1].flags, event::kFlagGeneratedId | event::kFlagDefaultTimestamp);
+
+  // A clock ahead moves timestamps back; a sent_at equal to the receive time changes nothing.
+  const std::string ahead = R"({"sent_at":)" + std::to_string(kNow + 60'000) +
+                            R"(,"events":[{"type":"login","user_id":"u","timestamp":)" +
+                            std::to_string(kNow + 59'000) + "}]}";
+  EXPECT_EQ(Decode(ahead, o).events[0].timestamp_ms, kNow - 1'000);
+  const std::string exact = R"({"sent_at":)" + std::to_string(kNow) +
+                            R"(,"events":[{"type":"login","user_id":"u","timestamp":5}]})";
+  EXPECT_EQ(Decode(exact, o).events[0].timestamp_ms, 5);
+  EXPECT_EQ(Decode(exact, o).events[0].flags & event::kFlagClockCorrected, 0u);
+
+  // The correction comes before the future check: a far-ahead clock is corrected, not clamped.
+  const std::string far = R"({"sent_at":)" + std::to_string(kNow + 2 * kMaxFutureMs) +
+                          R"(,"events":[{"type":"login","user_id":"u","timestamp":)" +
+                          std::to_string(kNow + 2 * kMaxFutureMs - 10) + "}]}";
+  const DecodedBatch f = Decode(far, o);
+  EXPECT_EQ(f.events[0].timestamp_ms, kNow - 10);
+  EXPECT_EQ(f.events[0].flags & event::kFlagFutureClamped, 0u);
+}
+
+TEST(BatchDecoderTest, EventsOlderThanTheLateBoundAreRejected) {
+  DecodeOptions o = Options();
+  o.max_late_ms = 7LL * 24 * 3600 * 1000;
+  const int64_t oldest = kNow - o.max_late_ms;
+  const std::string body =
+      "[" + std::string(R"({"type":"login","user_id":"u","timestamp":)") + std::to_string(oldest) +
+      "}," + R"({"type":"login","user_id":"u","timestamp":)" + std::to_string(oldest - 1) + "}]";
+  o.keep_rejected_raw = true;
+  const DecodedBatch b = Decode(body, o);
+  ASSERT_EQ(b.events.size(), 1u);
+  EXPECT_EQ(b.events[0].timestamp_ms, oldest);
+  ASSERT_EQ(b.rejected.size(), 1u);
+  EXPECT_EQ(b.rejected[0].index, 1u);
+  EXPECT_EQ(b.rejected[0].code, ErrorCode::kEventTooOld);
+  EXPECT_NE(b.rejected[0].message.find("7 days"), std::string::npos) << b.rejected[0].message;
+  EXPECT_NE(b.rejected[0].raw.find(std::to_string(oldest - 1)), std::string::npos);
+  o.max_late_ms = 0;  // no bound: history is accepted (import, demo)
+  EXPECT_EQ(Decode(body, o).events.size(), 2u);
 }
 
 TEST(BatchDecoderTest, BareArrayAndDefaults) {

@@ -70,7 +70,8 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
   // The events themselves stay here and are freed on this thread once encoded; the WAL's thread,
   // which finishes the request, needs only their keys.
   // Scratch buffers keep their capacity per thread: the WAL copies the records during Append.
-  for (auto& e : batch.events) privacy_.Apply(&e);
+  const PrivacyFilter& privacy = batch.privacy ? *batch.privacy : privacy_;
+  for (auto& e : batch.events) privacy.Apply(&e);
   const auto& events = batch.events;
   thread_local std::string encoded;
   thread_local std::vector<std::pair<size_t, size_t>> spans;

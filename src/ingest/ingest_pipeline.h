@@ -58,7 +58,8 @@ class IngestPipeline {
   void RememberStored(std::string_view tenant, std::string_view event_id, int64_t received_at_ms,
                       int64_t now_ms);
 
-  /// Commits the valid events of `batch` (their `tenant` already set), after the privacy stage.
+  /// Commits the valid events of `batch` (their `tenant` already set), after the privacy stage:
+  /// `batch.privacy` (the tenant's) when set, else the pipeline's own.
   /// `done` is called exactly once: from the WAL's sync thread after the records are durable, or at
   /// once on error (a WAL that cannot take writes gives kDiskFull / kIoError / kUnavailable).
   void Commit(DecodedBatch batch, Done done);

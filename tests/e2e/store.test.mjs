@@ -73,6 +73,11 @@ describe('event store and query API', { timeout: 300000 }, () => {
   before(async () => {
     dataDir = makeDataDir('ca-store-');
     keys = await createKey(dataDir, 'acme');
+    // The history is from 2025: far older than the default late-event bound of 7 days.
+    const policy = await runCli(['tenants', 'policy', '--data', dataDir, '--tenant', 'acme',
+      '--late-days', '3650']);
+    assert.equal(policy.code, 0, policy.stderr);
+    assert.equal(JSON.parse(policy.stdout).late_days, 3650);
     server = await Server.start({ dataDir, label: 'store' });
     const res = await postEvents(server, { events }, { key: keys.write_key });
     assert.equal(res.status, 200, show(res));

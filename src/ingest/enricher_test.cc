@@ -1,0 +1,210 @@
+#include "ingest/enricher.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace ca::ingest {
+namespace {
+
+constexpr int64_t kT0 = 1'795'838'400'000;  // 2026-11-28T04:00:00Z
+constexpr const char* kChromeWindows =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.6099.109 Safari/537.36";
+constexpr const char* kSafariIphone =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+
+class FakeProfiles : public UserProfiles {
+ public:
+  std::optional<UserProfile> Find(std::string_view tenant, std::string_view user) override {
+    auto it = traits_.find(std::string(tenant) + "/" + std::string(user));
+    if (it == traits_.end()) return std::nullopt;
+    return ProfileFromTraits(it->second);
+  }
+  void Identify(std::string_view tenant, std::string_view user, std::string_view traits) override {
+    traits_[std::string(tenant) + "/" + std::string(user)] = std::string(traits);
+  }
+  std::map<std::string, std::string> traits_;
+};
+
+class EnricherTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto ua = UserAgentParser::Load("/usr/share/uap-core/regexes.yaml");
+    ASSERT_TRUE(ua.ok()) << ua.status().ToString();
+    ua_ = std::move(ua).value().release();
+    std::string tmpl = ::testing::TempDir() + "ca_enrich_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = new std::string(tmpl);
+    const std::string db = *dir_ + "/geo.mmdb";
+    const std::string command = "perl '" CA_GEO_TEST_DB_SCRIPT "' '" + db + "' 2>&1 </dev/null";
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "failed: " << command;
+    auto geo = GeoLookup::Open(db);
+    ASSERT_TRUE(geo.ok()) << geo.status().ToString();
+    geo_ = std::move(geo).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete ua_;
+    delete geo_;
+    if (dir_) std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  event::Event Make(std::string context, std::string user = "u1", int64_t ts = kT0) {
+    event::Event e;
+    e.tenant = "acme";
+    e.type = "page_view";
+    e.user_id = std::move(user);
+    e.timestamp_ms = ts;
+    e.received_at_ms = kT0;
+    e.context_json = std::move(context);
+    return e;
+  }
+  nlohmann::json Context(const event::Event& e) { return nlohmann::json::parse(e.context_json); }
+
+  static UserAgentParser* ua_;
+  static GeoLookup* geo_;
+  static std::string* dir_;
+  FakeProfiles profiles_;
+};
+UserAgentParser* EnricherTest::ua_ = nullptr;
+GeoLookup* EnricherTest::geo_ = nullptr;
+std::string* EnricherTest::dir_ = nullptr;
+
+TEST_F(EnricherTest, AddsGeoUserAgentCampaignChannelAndSession) {
+  Enricher enricher(ua_, geo_, &profiles_);
+  event::Event e =
+      Make(std::string(R"({"ip":"203.0.113.7","user_agent":")") + kChromeWindows +
+           R"(","page":{"url":"https://jobs.example.com/jobs/42?utm_source=newsletter)"
+           R"(&utm_medium=email&utm_campaign=winter","referrer":"https://www.google.de/"}})");
+  enricher.Enrich(RequestContext(), &e);
+  const nlohmann::json c = Context(e);
+  EXPECT_EQ(c["country"], "DE");
+  EXPECT_EQ(c["region"], "BE");
+  EXPECT_EQ(c["browser"]["name"], "Chrome");
+  EXPECT_EQ(c["browser"]["version"], "120.0");
+  EXPECT_EQ(c["os"]["name"], "Windows");
+  EXPECT_EQ(c["device"], "desktop");
+  EXPECT_EQ(c["campaign"]["source"], "newsletter");
+  EXPECT_EQ(c["campaign"]["medium"], "email");
+  EXPECT_EQ(c["campaign"]["name"], "winter");
+  EXPECT_EQ(c["referrer_host"], "google.de");
+  EXPECT_EQ(c["channel"], "email");  // the campaign says e-mail, whatever the referrer
+  EXPECT_FALSE(e.session_id.empty());
+  EXPECT_EQ(c["session"]["id"], e.session_id);
+  EXPECT_EQ(c["session"]["entry_path"], "/jobs/42");
+  EXPECT_EQ(c["session"]["channel"], "email");
+  EXPECT_EQ(c["session"]["utm_campaign"], "winter");
+  EXPECT_EQ(c["ip"], "203.0.113.7");  // truncation is the privacy stage's job, after this one
+
+  // The next page of the same visit has the session's context, not its own.
+  event::Event next = Make(R"({"page":{"url":"https://jobs.example.com/jobs/43",)"
+                           R"("referrer":"https://jobs.example.com/jobs/42"}})",
+                           "u1", kT0 + 60'000);
+  enricher.Enrich(RequestContext(), &next);
+  const nlohmann::json n = Context(next);
+  EXPECT_EQ(next.session_id, e.session_id);
+  EXPECT_EQ(n["channel"], "direct");  // an internal referrer
+  EXPECT_EQ(n["session"]["entry_path"], "/jobs/42");
+  EXPECT_EQ(n["session"]["channel"], "email");
+}
+
+TEST_F(EnricherTest, RequestIpAndUserAgentAreTheFallback) {
+  Enricher enricher(ua_, geo_, nullptr);
+  event::Event e = Make("{}");
+  RequestContext request;
+  request.client_ip = "198.51.100.9";
+  request.user_agent = kSafariIphone;
+  enricher.Enrich(request, &e);
+  const nlohmann::json c = Context(e);
+  EXPECT_EQ(c["country"], "US");
+  EXPECT_EQ(c["device"], "mobile");
+  EXPECT_EQ(c["os"]["name"], "iOS");
+  EXPECT_FALSE(c.contains("channel"));  // no page: nothing to classify
+}
+
+TEST_F(EnricherTest, WhatTheSenderSetIsKept) {
+  Enricher enricher(ua_, geo_, nullptr);
+  event::Event e =
+      Make(R"({"ip":"203.0.113.7","country":"FR","user_agent":")" + std::string(kSafariIphone) +
+           R"(","device":{"id":"d-1","type":"ios"},"session":{"id":"mine"}})");
+  e.session_id = "client-session";
+  enricher.Enrich(RequestContext(), &e);
+  const nlohmann::json c = Context(e);
+  EXPECT_EQ(c["country"], "FR");
+  EXPECT_FALSE(c.contains("region"));
+  EXPECT_EQ(c["device"]["id"], "d-1");
+  EXPECT_EQ(c["device_type"], "mobile");
+  EXPECT_EQ(c["session"]["id"], "mine");
+  EXPECT_EQ(e.session_id, "client-session");
+}
+
+TEST_F(EnricherTest, ProfilesComeFromIdentifyTraits) {
+  Enricher enricher(nullptr, nullptr, &profiles_);
+  event::Event identify = Make("{}");
+  identify.type = "identify";
+  identify.properties_json =
+      R"({"traits":{"industry":"software","job_level":"senior","address":{"city":"Berlin"},)"
+      R"("created_at":"2026-11-26T10:00:00Z"}})";
+  enricher.Enrich(RequestContext(), &identify);
+  event::Event view = Make("{}");
+  enricher.Enrich(RequestContext(), &view);
+  for (const event::Event* e : {&identify, &view}) {
+    const nlohmann::json c = Context(*e);
+    EXPECT_EQ(c["profile"]["industry"], "software");
+    EXPECT_EQ(c["profile"]["seniority"], "senior");
+    EXPECT_EQ(c["profile"]["location"], "Berlin");
+    EXPECT_EQ(c["profile"]["signup_week"], "2026-W48");
+  }
+  event::Event stranger = Make("{}", "u2");
+  enricher.Enrich(RequestContext(), &stranger);
+  EXPECT_FALSE(Context(stranger).contains("profile"));
+}
+
+TEST_F(EnricherTest, IsoWeeksAtYearBoundaries) {
+  EXPECT_EQ(ProfileFromTraits(R"({"signup_at":"2021-01-03"})").signup_week, "2020-W53");
+  EXPECT_EQ(ProfileFromTraits(R"({"signup_at":"2024-12-30T00:00:00Z"})").signup_week, "2025-W01");
+  EXPECT_EQ(ProfileFromTraits(R"({"signup_at":0})").signup_week, "1970-W01");
+  EXPECT_TRUE(ProfileFromTraits(R"({"signup_at":"soon"})").signup_week.empty());
+  EXPECT_TRUE(ProfileFromTraits("not json").empty());
+}
+
+TEST_F(EnricherTest, AnonymizedEventsGetNoSessionOrProfile) {
+  profiles_.Identify("acme", "u1", R"({"industry":"software"})");
+  Enricher enricher(ua_, geo_, &profiles_);
+  event::Event e = Make(R"({"page":{"url":"https://x.example/a"}})", "");
+  e.anonymous_id = "anonymized";
+  e.flags |= event::kFlagAnonymized;
+  enricher.Enrich(RequestContext(), &e);
+  const nlohmann::json c = Context(e);
+  EXPECT_TRUE(e.session_id.empty());
+  EXPECT_FALSE(c.contains("session"));
+  EXPECT_FALSE(c.contains("profile"));
+  EXPECT_EQ(c["channel"], "direct");
+}
+
+TEST_F(EnricherTest, PersonalDataLeavesPageUrls) {
+  Enricher enricher(nullptr, nullptr, nullptr);
+  event::Event e =
+      Make(R"({"page":{"url":"https://x.example/reset?token=abc123&email=jane%40doe.io",)"
+           R"("referrer":"https://mail.example/?u=jane@doe.io","path":"/reset"}})");
+  enricher.Enrich(RequestContext(), &e);
+  const std::string url = Context(e)["page"]["url"];
+  const std::string referrer = Context(e)["page"]["referrer"];
+  EXPECT_EQ(url.find("abc123"), std::string::npos) << url;
+  EXPECT_EQ(url.find("jane"), std::string::npos) << url;
+  EXPECT_EQ(referrer.find("jane"), std::string::npos) << referrer;
+  EXPECT_EQ(Context(e)["page"]["path"], "/reset");
+}
+
+}  // namespace
+}  // namespace ca::ingest

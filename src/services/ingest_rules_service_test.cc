@@ -1,0 +1,71 @@
+#include "services/ingest_rules_service.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "state/sqlite_state_store.h"
+
+namespace ca::services {
+namespace {
+
+class IngestRulesServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "ca_rules_XXXXXX";
+    dir_ = ::mkdtemp(tmpl.data());
+    auto store = state::OpenSqliteStateStore(dir_ + "/state.db");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->GetOrCreateTenant("acme").ok());
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  // The context of one event after the tenant's privacy stage.
+  static std::string Filtered(const TenantIngestRules& rules, std::string context) {
+    event::Event e;
+    e.context_json = std::move(context);
+    rules.privacy->Apply(&e);
+    return e.context_json;
+  }
+
+  std::string dir_;
+  std::unique_ptr<state::StateStore> store_;
+  int64_t now_ = 1000;
+};
+
+TEST_F(IngestRulesServiceTest, DefaultsForTenantsWithoutAPolicy) {
+  IngestRulesService service(store_.get(), ingest::PrivacyOptions(), 1000, [this] { return now_; });
+  for (const char* tenant : {"acme", "unknown"}) {
+    auto rules = service.ForTenant(tenant);
+    ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+    EXPECT_EQ((*rules)->rules.consent, ingest::ConsentMode::kDrop);
+    EXPECT_EQ((*rules)->rules.suppressed_users, nullptr);
+    EXPECT_EQ((*rules)->max_late_ms, 7LL * 24 * 3600 * 1000);
+    EXPECT_EQ(Filtered(**rules, R"({"ip":"203.0.113.77"})"), R"({"ip":"203.0.113.0"})");
+  }
+}
+
+TEST_F(IngestRulesServiceTest, PolicyAndSuppressionApplyAfterTheTtl) {
+  IngestRulesService service(store_.get(), ingest::PrivacyOptions(), 1000, [this] { return now_; });
+  ASSERT_TRUE(service.ForTenant("acme").ok());
+  ASSERT_TRUE(store_->SetIngestPolicy("acme", {"anonymize", 30, true, {"contact"}}).ok());
+  ASSERT_TRUE(store_->SuppressUsers("acme", {"gone"}, 1).ok());
+  EXPECT_EQ((*service.ForTenant("acme"))->rules.consent, ingest::ConsentMode::kDrop);  // cached
+  now_ += 1000;
+  auto rules = service.ForTenant("acme");
+  ASSERT_TRUE(rules.ok());
+  EXPECT_EQ((*rules)->rules.consent, ingest::ConsentMode::kAnonymize);
+  EXPECT_EQ((*rules)->max_late_ms, 30LL * 24 * 3600 * 1000);
+  ASSERT_NE((*rules)->rules.suppressed_users, nullptr);
+  EXPECT_EQ((*rules)->rules.suppressed_users->count("gone"), 1u);
+  // The tenant keeps raw IPs and its allowed key, on top of the server's settings.
+  EXPECT_EQ(Filtered(**rules, R"({"ip":"203.0.113.77","contact":"a@b.de","other":"a@b.de"})"),
+            R"({"ip":"203.0.113.77","contact":"a@b.de","other":"[email]"})");
+
+  ASSERT_TRUE(store_->SuppressUsers("acme", {"also-gone"}, 2).ok());
+  service.Invalidate("acme");  // no wait after an in-process deletion
+  EXPECT_EQ((*service.ForTenant("acme"))->rules.suppressed_users->count("also-gone"), 1u);
+}
+
+}  // namespace
+}  // namespace ca::services

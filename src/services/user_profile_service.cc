@@ -1,0 +1,61 @@
+#include "services/user_profile_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "base/clock.h"
+
+namespace ca::services {
+
+UserProfileService::UserProfileService(state::StateStore* store, int64_t ttl_ms, size_t max_entries,
+                                       std::function<int64_t()> now_ms)
+    : store_(store),
+      ttl_ms_(ttl_ms),
+      max_entries_(max_entries),
+      now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(NowMillis)) {}
+
+std::string UserProfileService::Key(std::string_view tenant, std::string_view user_id) {
+  std::string key(tenant);
+  key.push_back('\0');
+  key.append(user_id);
+  return key;
+}
+
+std::optional<ingest::UserProfile> UserProfileService::Find(std::string_view tenant,
+                                                            std::string_view user_id) {
+  const std::string key = Key(tenant, user_id);
+  const int64_t now = now_ms_();
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && now - it->second.loaded_at_ms < ttl_ms_) return it->second.profile;
+  }
+  auto traits = store_->GetUserTraits(tenant, user_id);
+  if (!traits.ok()) {
+    spdlog::warn("enrichment: no profile for a user of tenant {}: {}", tenant,
+                 traits.status().ToString());
+    return std::nullopt;  // not cached: the next event tries again
+  }
+  std::optional<ingest::UserProfile> profile;
+  if (traits->has_value()) {
+    ingest::UserProfile found = ingest::ProfileFromTraits(**traits);
+    if (!found.empty()) profile = std::move(found);
+  }
+  std::lock_guard lock(mu_);
+  if (cache_.size() >= max_entries_) cache_.clear();
+  cache_[key] = {profile, now};
+  return profile;
+}
+
+void UserProfileService::Identify(std::string_view tenant, std::string_view user_id,
+                                  std::string_view traits_json) {
+  if (Status s = store_->MergeUserTraits(tenant, user_id, traits_json, now_ms_()); !s.ok()) {
+    spdlog::warn("enrichment: could not keep the traits of a user of tenant {}: {}", tenant,
+                 s.ToString());
+  }
+  std::lock_guard lock(mu_);
+  cache_.erase(Key(tenant, user_id));
+}
+
+}  // namespace ca::services

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "ingest/enricher.h"
+#include "state/state_store.h"
+
+namespace ca::services {
+
+/// Users' profiles for enrichment, from the traits kept in the state store (identify calls merge
+/// into them), cached in memory for `ttl_ms` (a user's own identify calls apply at once).
+/// At most `max_entries` users are cached; a full cache starts over. Thread-safe.
+class UserProfileService : public ingest::UserProfiles {
+ public:
+  explicit UserProfileService(state::StateStore* store, int64_t ttl_ms = 60'000,
+                              size_t max_entries = 100'000, std::function<int64_t()> now_ms = {});
+
+  std::optional<ingest::UserProfile> Find(std::string_view tenant,
+                                          std::string_view user_id) override;
+  /// Merges the traits into the state store (a failure is logged: the identify event itself is
+  /// stored, and its traits can be read from it again).
+  void Identify(std::string_view tenant, std::string_view user_id,
+                std::string_view traits_json) override;
+
+ private:
+  struct Entry {
+    std::optional<ingest::UserProfile> profile;
+    int64_t loaded_at_ms = 0;
+  };
+  static std::string Key(std::string_view tenant, std::string_view user_id);
+
+  state::StateStore* const store_;
+  const int64_t ttl_ms_;
+  const size_t max_entries_;
+  const std::function<int64_t()> now_ms_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> cache_;  // guarded by mu_
+};
+
+}  // namespace ca::services

@@ -1,0 +1,53 @@
+#include "services/user_profile_service.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "state/sqlite_state_store.h"
+
+namespace ca::services {
+namespace {
+
+class UserProfileServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "ca_profiles_XXXXXX";
+    dir_ = ::mkdtemp(tmpl.data());
+    auto store = state::OpenSqliteStateStore(dir_ + "/state.db");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    ASSERT_TRUE(store_->GetOrCreateTenant("acme").ok());
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  std::string dir_;
+  std::unique_ptr<state::StateStore> store_;
+  int64_t now_ = 1000;
+};
+
+TEST_F(UserProfileServiceTest, IdentifyAppliesAtOnceAndOtherWritesAfterTheTtl) {
+  UserProfileService profiles(store_.get(), 60'000, 100, [this] { return now_; });
+  EXPECT_FALSE(profiles.Find("acme", "u1").has_value());
+  profiles.Identify("acme", "u1", R"({"industry":"software","level":"junior"})");
+  auto profile = profiles.Find("acme", "u1");
+  ASSERT_TRUE(profile.has_value());
+  EXPECT_EQ(profile->industry, "software");
+  EXPECT_EQ(profile->seniority, "junior");
+
+  // Another process (the platform's user sync) writes the state store: seen after the TTL.
+  ASSERT_TRUE(store_->MergeUserTraits("acme", "u1", R"({"level":"senior"})", now_).ok());
+  EXPECT_EQ(profiles.Find("acme", "u1")->seniority, "junior");
+  now_ += 60'000;
+  EXPECT_EQ(profiles.Find("acme", "u1")->seniority, "senior");
+  EXPECT_EQ(profiles.Find("acme", "u1")->industry, "software");  // merged, not replaced
+}
+
+TEST_F(UserProfileServiceTest, UnknownTenantsAndUsersHaveNoProfile) {
+  UserProfileService profiles(store_.get(), 60'000, 2, [this] { return now_; });
+  profiles.Identify("nobody", "u1", R"({"industry":"x"})");  // logged, not thrown
+  EXPECT_FALSE(profiles.Find("nobody", "u1").has_value());
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(profiles.Find("acme", std::to_string(i)).has_value());
+}
+
+}  // namespace
+}  // namespace ca::services
