@@ -126,6 +126,11 @@ void IngestHandler::Handle(http::Request& request, http::Responder respond) {
 Result<std::string> IngestHandler::Authenticate(const http::Request& request,
                                                 std::string_view presented,
                                                 std::string_view where) {
+  if (guards_.overloaded) {
+    if (std::string why = guards_.overloaded(); !why.empty()) {
+      return Status(ErrorCode::kOverloaded, "ingest is behind (" + why + "); retry shortly");
+    }
+  }
   if (presented.empty()) {
     return Status(ErrorCode::kUnauthorized, "missing write key: send " + std::string(where));
   }
@@ -133,6 +138,13 @@ Result<std::string> IngestHandler::Authenticate(const http::Request& request,
   if (!match.ok()) return match.status();
   if (!match->has_value()) return Status(ErrorCode::kUnauthorized, "unknown write key");
   CA_RETURN_IF_ERROR(CheckOrigin(request, (*match)->allowed_origins));
+  if (guards_.rate_limiter != nullptr) {
+    if (int wait_s = guards_.rate_limiter->Acquire(presented); wait_s > 0) {
+      return Status(ErrorCode::kRateLimited,
+                    "this key sent more requests than its rate limit; retry in " +
+                        std::to_string(wait_s) + " s");
+    }
+  }
   return (*match)->tenant;
 }
 

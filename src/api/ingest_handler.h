@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/rate_limiter.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/server.h"
@@ -22,6 +23,14 @@ namespace ca::api {
 struct IngestLimits {
   size_t max_event_bytes = 32 * 1024;
   size_t max_batch_events = 1000;
+};
+
+/// What may turn a request away before its body is read: a per-key rate limit (429
+/// `rate_limited`) and consumers lagging past their bound (503 `overloaded`). Both Retry-After.
+struct IngestGuards {
+  RateLimiter* rate_limiter = nullptr;  ///< null: no limit
+  /// Why ingest must wait ("" when it need not): the WAL's consumers are too far behind.
+  std::function<std::string()> overloaded;
 };
 
 /// Where the rejected events of a request came from, for their dead letters.
@@ -52,14 +61,15 @@ class IngestHandler {
   IngestHandler(ingest::IngestPipeline* pipeline, state::KeyCache* keys,
                 services::CatalogueService* catalogues, IngestLimits limits,
                 state::StateStore* state = nullptr, services::IngestRulesService* rules = nullptr,
-                ingest::Enricher* enricher = nullptr)
+                ingest::Enricher* enricher = nullptr, IngestGuards guards = IngestGuards())
       : pipeline_(pipeline),
         keys_(keys),
         catalogues_(catalogues),
         limits_(limits),
         state_(state),
         rules_(rules),
-        enricher_(enricher) {}
+        enricher_(enricher),
+        guards_(std::move(guards)) {}
 
   /// Dead letters kept per tenant; the oldest go beyond it.
   static constexpr uint64_t kMaxDeadLettersPerTenant = 100'000;
@@ -68,9 +78,10 @@ class IngestHandler {
 
   void Handle(http::Request& request, http::Responder respond);
 
-  /// The tenant of a presented write key (or secret key). kUnauthorized when `presented` is
-  /// empty or unknown (`where` says where a key may be sent, for the message);
-  /// kOriginNotAllowed when `request` comes from a browser origin the key does not allow.
+  /// The tenant of a presented write key (or secret key). kOverloaded when the consumers lag
+  /// (IngestGuards); kUnauthorized when `presented` is empty or unknown (`where` says where a key
+  /// may be sent, for the message); kOriginNotAllowed when `request` comes from a browser origin
+  /// the key does not allow; kRateLimited past the key's rate.
   Result<std::string> Authenticate(const http::Request& request, std::string_view presented,
                                    std::string_view where);
   /// Decodes a native batch body for `tenant`, applies the tenant's rules, commits it through
@@ -103,6 +114,7 @@ class IngestHandler {
   state::StateStore* const state_;
   services::IngestRulesService* const rules_;
   ingest::Enricher* const enricher_;
+  const IngestGuards guards_;
 };
 
 /// Renders a receipt as `{"accepted":N,"duplicates":M,"rejected":[{"index","code","message"}]}`

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "http/errors.h"
+
 namespace ca::api {
 namespace {
 
@@ -58,6 +60,32 @@ TEST(HeaderWriteKey, ReadsEveryWayAKeyIsSent) {
   EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Basic !!!")), "");
   EXPECT_EQ(HeaderWriteKey(WithHeader("authorization", "Digest x")), "");
   EXPECT_EQ(HeaderWriteKey(http::Request{}), "");
+}
+
+TEST(IngestGuards, ConsumersBehindTurnRequestsAwayWith503AndRetryAfter) {
+  std::string why = "the event store is 300 MiB of log behind";
+  IngestGuards guards;
+  guards.overloaded = [&] { return why; };
+  IngestHandler handler(nullptr, nullptr, nullptr, IngestLimits(), nullptr, nullptr, nullptr,
+                        guards);
+  auto tenant = handler.Authenticate(http::Request{}, "wk_any", "X-Write-Key");
+  ASSERT_FALSE(tenant.ok());
+  EXPECT_EQ(tenant.status().code(), ErrorCode::kOverloaded);
+  EXPECT_NE(tenant.status().message().find("300 MiB"), std::string_view::npos);
+  const http::Response response = http::ErrorResponse(tenant.status());
+  EXPECT_EQ(response.status, 503);
+  bool retry_after = false;
+  for (const auto& [name, value] : response.headers) retry_after |= name == "Retry-After";
+  EXPECT_TRUE(retry_after);
+  EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], "overloaded");
+}
+
+TEST(IngestGuards, RateLimitedAnswersAre429WithRetryAfter) {
+  const http::Response response = http::ErrorResponse(Status(ErrorCode::kRateLimited, "slow down"));
+  EXPECT_EQ(response.status, 429);
+  bool retry_after = false;
+  for (const auto& [name, value] : response.headers) retry_after |= name == "Retry-After";
+  EXPECT_TRUE(retry_after);
 }
 
 }  // namespace

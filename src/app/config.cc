@@ -217,6 +217,21 @@ const KeyInfo kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return c.privacy_pii_allowed_keys; }},
+    {"ingest.rate_limit_rps", ValueType::kInteger, "",
+     "Ingest requests per second one key may send, with bursts of twice that; past it the "
+     "server answers 429 with Retry-After (0 to 1000000; 0 turns the limit off).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint32_t, 0, 1'000'000>(v, &c->ingest_rate_limit_rps);
+     },
+     [](const Config& c) { return std::to_string(c.ingest_rate_limit_rps); }},
+    {"ingest.max_consumer_lag_mb", ValueType::kInteger, "",
+     "How far (MiB of WAL) the event store may fall behind the log before ingest answers 503 "
+     "with Retry-After instead of taking more (1 to 65536); also past 4 x store.memtable_rows "
+     "rows waiting in memory.",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 1, 65536>(v, &c->ingest_max_lag_mb);
+     },
+     [](const Config& c) { return std::to_string(c.ingest_max_lag_mb); }},
     {"enrich.user_agents", ValueType::kString, "",
      "uap-core's regexes.yaml, for browser, OS and device type from user agents; empty turns this "
      "enrichment off. A missing default file only logs a warning.",
@@ -374,6 +389,7 @@ Config DefaultConfig() {
   c.privacy_scrub_pii = "on";
   c.privacy_ip = "truncate";
   c.enrich_user_agents = kDefaultUserAgentRegexes;
+  c.ingest_max_lag_mb = 256;
   c.self_telemetry_tenant = "system";
   c.store_flush_interval_s = 300;
   c.query_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

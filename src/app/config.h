@@ -38,6 +38,8 @@ struct Config {
   std::string privacy_ip;                // privacy.ip: "truncate" or "keep"
   std::string privacy_pii_allowed_keys;  // privacy.pii_allowed_keys: comma-separated key names
   std::string self_telemetry_tenant;     // self_telemetry.tenant ("" = off)
+  uint32_t ingest_rate_limit_rps = 0;    // ingest.rate_limit_rps (per key; 0 = off)
+  uint64_t ingest_max_lag_mb = 0;        // ingest.max_consumer_lag_mb
   std::string enrich_user_agents;        // enrich.user_agents: uap-core regexes.yaml ("" = off)
   std::string enrich_geo_db;             // enrich.geo_db: MaxMind DB file ("" = off)
 };

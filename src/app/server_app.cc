@@ -107,6 +107,7 @@ struct ServerApp::Parts {
   std::unique_ptr<ingest::GeoLookup> geo;
   std::unique_ptr<services::UserProfileService> profiles;
   std::unique_ptr<ingest::Enricher> enricher;
+  std::unique_ptr<api::RateLimiter> rate_limiter;
   wal::Options wal_options;
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
@@ -122,6 +123,39 @@ struct ServerApp::Parts {
   std::unique_ptr<api::QueryHandler> query_handler;
   std::unique_ptr<http::Server> server;
 };
+
+namespace {
+
+// Ingest backpressure: "" while the event store keeps up with the WAL, else why not. The verdict
+// is kept for 100 ms, so that a flood of requests costs one look at the store per interval.
+std::function<std::string()> OverloadCheck(wal::Wal* wal, store::EventStore* store,
+                                           uint64_t max_lag_bytes, uint64_t max_unflushed_rows) {
+  struct Verdict {
+    std::mutex mu;
+    int64_t checked_at_ms = -1'000'000;
+    std::string why;
+  };
+  auto verdict = std::make_shared<Verdict>();
+  return [=]() -> std::string {
+    const int64_t now = NowMillis();
+    std::lock_guard lock(verdict->mu);
+    if (now - verdict->checked_at_ms < 100) return verdict->why;
+    verdict->checked_at_ms = now;
+    const store::EventStore::Backlog backlog = store->backlog();
+    const wal::Lsn durable = wal->durable_lsn();
+    const uint64_t lag = durable > backlog.applied_lsn ? durable - backlog.applied_lsn : 0;
+    if (lag > max_lag_bytes) {
+      verdict->why = "the event store is " + std::to_string(lag >> 20) + " MiB of log behind";
+    } else if (backlog.unflushed_rows > max_unflushed_rows) {
+      verdict->why = std::to_string(backlog.unflushed_rows) + " rows wait to be written to parts";
+    } else {
+      verdict->why.clear();
+    }
+    return verdict->why;
+  };
+}
+
+}  // namespace
 
 // A configured file that cannot be loaded stops the start, except the default uap-core file,
 // whose absence only turns that part off.
@@ -259,9 +293,17 @@ Status ServerApp::Start() {
   api::IngestLimits limits;
   limits.max_event_bytes = config_.max_event_bytes;
   limits.max_batch_events = config_.max_batch_events;
+  api::RateLimiter::Options rate;
+  rate.per_second = config_.ingest_rate_limit_rps;
+  parts->rate_limiter = std::make_unique<api::RateLimiter>(rate);
+  api::IngestGuards guards;
+  guards.rate_limiter = parts->rate_limiter.get();
+  guards.overloaded =
+      OverloadCheck(parts->wal.get(), parts->store.get(), config_.ingest_max_lag_mb * 1024 * 1024,
+                    4 * config_.store_memtable_rows);
   parts->ingest_handler = std::make_unique<api::IngestHandler>(
       parts->pipeline.get(), parts->keys.get(), parts->catalogues.get(), limits, parts->state.get(),
-      parts->ingest_rules.get(), parts->enricher.get());
+      parts->ingest_rules.get(), parts->enricher.get(), std::move(guards));
   parts->sdk_handler =
       std::make_unique<api::SdkHandler>(parts->ingest_handler.get(), config_.max_body_bytes);
   parts->dead_letter_handler = std::make_unique<api::DeadLetterHandler>(

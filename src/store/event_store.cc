@@ -1155,6 +1155,19 @@ std::array<EventStore::ColumnUsage, kColumnCount> EventStore::ColumnUsages() con
   return usage;
 }
 
+EventStore::Backlog EventStore::backlog() const {
+  std::lock_guard lock(impl_->mu);
+  Backlog b;
+  size_t rows = 0, bytes = 0;
+  impl_->MemtableSize(&rows, &bytes);
+  b.unflushed_rows = rows;
+  for (const auto& [name, t] : impl_->tenants) {
+    for (const auto& c : t->version->frozen) b.unflushed_rows += c->rows.size();
+  }
+  b.applied_lsn = impl_->applied_lsn;
+  return b;
+}
+
 StoreStats EventStore::stats() const {
   std::lock_guard lock(impl_->mu);
   StoreStats s = impl_->counters;

@@ -130,6 +130,13 @@ class EventStore {
   std::vector<std::string> Verify();
 
   StoreStats stats() const;
+
+  /// How far the store is behind, cheaply (no walk over parts), for ingest backpressure.
+  struct Backlog {
+    wal::Lsn applied_lsn = 0;     ///< every WAL record below is in the memtable
+    uint64_t unflushed_rows = 0;  ///< rows in memory, not yet in parts
+  };
+  Backlog backlog() const;
   /// Stored bytes of one column over every part, and how its blocks are encoded.
   struct ColumnUsage {
     uint64_t bytes = 0;
