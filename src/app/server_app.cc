@@ -110,6 +110,8 @@ struct ServerApp::Parts {
   std::unique_ptr<api::RateLimiter> rate_limiter;
   wal::Options wal_options;
   std::unique_ptr<wal::Wal> wal;
+  // Before the pipeline, which hands it events until it is destroyed.
+  std::unique_ptr<ingest::LaneDispatcher> lanes;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
   std::shared_ptr<TaskSink> task_sink = std::make_shared<TaskSink>();
   // Declared before the store so that it outlives the store's background thread, after the
@@ -129,7 +131,8 @@ namespace {
 // Ingest backpressure: "" while the event store keeps up with the WAL, else why not. The verdict
 // is kept for 100 ms, so that a flood of requests costs one look at the store per interval.
 std::function<std::string()> OverloadCheck(wal::Wal* wal, store::EventStore* store,
-                                           uint64_t max_lag_bytes, uint64_t max_unflushed_rows) {
+                                           ingest::LaneDispatcher* lanes, uint64_t max_lag_bytes,
+                                           uint64_t max_unflushed_rows) {
   struct Verdict {
     std::mutex mu;
     int64_t checked_at_ms = -1'000'000;
@@ -148,6 +151,8 @@ std::function<std::string()> OverloadCheck(wal::Wal* wal, store::EventStore* sto
       verdict->why = "the event store is " + std::to_string(lag >> 20) + " MiB of log behind";
     } else if (backlog.unflushed_rows > max_unflushed_rows) {
       verdict->why = std::to_string(backlog.unflushed_rows) + " rows wait to be written to parts";
+    } else if (lanes->backlogged()) {
+      verdict->why = "real-time consumers are behind";
     } else {
       verdict->why.clear();
     }
@@ -247,6 +252,9 @@ Status ServerApp::Start() {
   const int64_t window_ms = int64_t{config_.dedup_window_hours} * 3600 * 1000;
   parts->pipeline = std::make_unique<ingest::IngestPipeline>(
       parts->wal.get(), window_ms, config_.dedup_max_ids, PrivacyOptionsFor(config_));
+  // Real-time consumers (live views, alert rules) subscribe here as they are built.
+  parts->lanes = std::make_unique<ingest::LaneDispatcher>(ingest::LaneDispatcher::Options());
+  parts->pipeline->SetLanes(parts->lanes.get());
   CA_ASSIGN_OR_RETURN(
       parts->store,
       OpenEventStore(
@@ -299,8 +307,8 @@ Status ServerApp::Start() {
   api::IngestGuards guards;
   guards.rate_limiter = parts->rate_limiter.get();
   guards.overloaded =
-      OverloadCheck(parts->wal.get(), parts->store.get(), config_.ingest_max_lag_mb * 1024 * 1024,
-                    4 * config_.store_memtable_rows);
+      OverloadCheck(parts->wal.get(), parts->store.get(), parts->lanes.get(),
+                    config_.ingest_max_lag_mb * 1024 * 1024, 4 * config_.store_memtable_rows);
   parts->ingest_handler = std::make_unique<api::IngestHandler>(
       parts->pipeline.get(), parts->keys.get(), parts->catalogues.get(), limits, parts->state.get(),
       parts->ingest_rules.get(), parts->enricher.get(), std::move(guards));

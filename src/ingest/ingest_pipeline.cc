@@ -20,6 +20,8 @@ constexpr int64_t kExpiryEveryMs = 60'000;
 struct IngestPipeline::Pending {
   std::vector<DedupIndex::Key> keys;  // of each event of the batch
   std::vector<uint32_t> inserted;     // positions of the events that were new and are being written
+  std::vector<std::string> records;   // the inserted events, encoded, for the lanes (if any)
+  std::vector<Lane> lanes;
   Receipt receipt;
   Done done;
 };
@@ -98,6 +100,12 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
     pending->inserted.push_back(i);
     payloads.emplace_back(encoded.data() + spans[i].first, spans[i].second);
   }
+  if (lanes_ != nullptr && lanes_->has_consumers()) {
+    for (uint32_t i : pending->inserted) {
+      pending->records.emplace_back(encoded.data() + spans[i].first, spans[i].second);
+      pending->lanes.push_back(lanes_->LaneOf(events[i]));
+    }
+  }
   pending->receipt.accepted = static_cast<uint32_t>(pending->inserted.size());
   MaybeTrim();
 
@@ -127,6 +135,7 @@ void IngestPipeline::Finish(const std::shared_ptr<Pending>& pending, const Statu
     }
   }
   if (status.ok()) {
+    if (!pending->records.empty()) lanes_->Publish(std::move(pending->records), pending->lanes);
     pending->done(std::move(pending->receipt));
   } else {
     pending->done(status);

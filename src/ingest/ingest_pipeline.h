@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "ingest/batch_decoder.h"
 #include "ingest/dedup_index.h"
+#include "ingest/lanes.h"
 #include "ingest/privacy_filter.h"
 #include "wal/wal.h"
 
@@ -64,6 +65,10 @@ class IngestPipeline {
   /// once on error (a WAL that cannot take writes gives kDiskFull / kIoError / kUnavailable).
   void Commit(DecodedBatch batch, Done done);
 
+  /// Hands every new event, once durable, to `lanes` (when it has consumers). Call before the
+  /// first Commit; `lanes` must outlive the pipeline.
+  void SetLanes(LaneDispatcher* lanes) { lanes_ = lanes; }
+
   IngestCounters counters() const;
   size_t tracked_ids() const;
   /// Bytes held by the deduplication index.
@@ -79,6 +84,7 @@ class IngestPipeline {
   const int64_t dedup_window_ms_;
   const size_t dedup_max_ids_;
   const PrivacyFilter privacy_;
+  LaneDispatcher* lanes_ = nullptr;
 
   mutable std::mutex mu_;
   DedupIndex dedup_;            // guarded by mu_

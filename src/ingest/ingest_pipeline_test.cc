@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <map>
 #include <thread>
@@ -216,6 +219,73 @@ TEST_F(IngestPipelineTest, ConcurrentCommitsStoreEachIdOnce) {
 
 namespace ca::ingest {
 namespace {
+
+TEST_F(IngestPipelineTest, ARealtimeEventOvertakesABacklogOfBatchEvents) {
+  Open();
+  LaneDispatcher lanes(LaneDispatcher::Options{});
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::atomic<bool> release{false};
+  lanes.Subscribe([&](const event::Event& e, Lane) {
+    // A consumer that is stuck on its first event until the offer is durable: everything else
+    // piles up behind it.
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::lock_guard lock(mu);
+    order.push_back(e.event_id);
+  });
+  pipeline_->SetLanes(&lanes);
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5000; ++i) ids.push_back("batch-" + std::to_string(i));
+  ASSERT_TRUE(CommitAndWait(*pipeline_, Batch(ids)).ok());
+  DecodedBatch offer = Batch({"offer-1"});
+  offer.events[0].type = "offer_received";
+  ASSERT_TRUE(CommitAndWait(*pipeline_, std::move(offer)).ok());
+  release = true;
+  lanes.Drain();
+
+  std::lock_guard lock(mu);
+  ASSERT_EQ(order.size(), 5001u);
+  EXPECT_EQ(order[0], "batch-0");  // in the consumer's hands when the offer came
+  EXPECT_EQ(order[1], "offer-1");  // ahead of the 4999 batch events queued before it
+  EXPECT_EQ(order[2], "batch-1");
+  EXPECT_EQ(order.back(), "batch-4999");  // a lane keeps its order
+  EXPECT_EQ(lanes.dropped(), 0u);
+  Close();
+}
+
+TEST(LaneDispatcherTest, MemoryStaysBoundedByDroppingBatchEventsFirst) {
+  LaneDispatcher::Options options;
+  options.max_bytes = 10'000;
+  options.extra_realtime_types = {"custom_alerted"};
+  LaneDispatcher lanes(options);
+  std::atomic<bool> release{false};
+  std::atomic<int> realtime{0}, batch{0};
+  lanes.Subscribe([&](const event::Event&, Lane lane) {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ++(lane == Lane::kRealtime ? realtime : batch);
+  });
+  event::Event e;
+  e.tenant = "acme";
+  e.type = "custom_alerted";
+  e.user_id = "u";
+  EXPECT_EQ(lanes.LaneOf(e), Lane::kRealtime);
+  std::string alert;
+  event::EncodeEvent(e, &alert);
+  e.type = "page_view";
+  EXPECT_EQ(lanes.LaneOf(e), Lane::kBatch);
+  std::string view;
+  event::EncodeEvent(e, &view);
+  for (int i = 0; i < 2000; ++i) lanes.Publish({view}, {Lane::kBatch});
+  EXPECT_TRUE(lanes.backlogged());
+  lanes.Publish({alert}, {Lane::kRealtime});
+  EXPECT_GT(lanes.dropped(), 1000u);
+  release = true;
+  lanes.Drain();
+  EXPECT_FALSE(lanes.backlogged());
+  EXPECT_EQ(realtime.load(), 1);  // never dropped for batch events
+  EXPECT_EQ(static_cast<uint64_t>(batch.load()) + lanes.dropped(), 2000u);
+}
 
 TEST(IngestPipelineLimits, DedupIndexStaysWithinItsLimit) {
   TempDir dir;

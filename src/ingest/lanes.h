@@ -1,0 +1,75 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "event/event.h"
+
+namespace ca::ingest {
+
+/// The two lanes of DESIGN.md's queue: real-time events reach the consumers ahead of any backlog
+/// of batch events.
+enum class Lane : uint8_t { kRealtime, kBatch };
+
+/// The built-in real-time types: applications, interviews and offers.
+const std::unordered_set<std::string>& DefaultRealtimeTypes();
+
+/// Delivers durable events to in-process consumers (live views, alert rules) in two lanes, after
+/// the WAL has them: a consumer thread always takes the real-time lane first, so a real-time event
+/// overtakes every batch event still waiting. Events of one lane keep their order.
+///
+/// Memory is bounded: at most `max_bytes` of encoded events wait. Past that the oldest batch events
+/// are dropped for these consumers (counted in dropped(); they stay in the WAL and the store, which
+/// consumers read back when they start or fall behind), and `backlogged()` tells ingest to push
+/// back (503). Real-time events are never dropped for batch ones. Thread-safe.
+class LaneDispatcher {
+ public:
+  using Consumer = std::function<void(const event::Event&, Lane)>;
+  struct Options {
+    size_t max_bytes = 64 << 20;
+    /// Types in the real-time lane besides DefaultRealtimeTypes() (those an alert rule watches).
+    std::unordered_set<std::string> extra_realtime_types;
+  };
+  explicit LaneDispatcher(Options options);
+  ~LaneDispatcher();  ///< stops the thread; waiting events are not delivered
+  LaneDispatcher(const LaneDispatcher&) = delete;
+  LaneDispatcher& operator=(const LaneDispatcher&) = delete;
+
+  /// Adds a consumer; call before the first Publish.
+  void Subscribe(Consumer consumer);
+  bool has_consumers() const { return !consumers_.empty(); }
+
+  Lane LaneOf(const event::Event& event) const;
+  /// Queues durable events (each encoded by event::EncodeEvent) with the lane of each.
+  void Publish(std::vector<std::string> records, const std::vector<Lane>& lanes);
+
+  /// Waiting bytes are past half the bound: ingest should push back.
+  bool backlogged() const;
+  uint64_t dropped() const;
+  /// Blocks until everything published so far was delivered (tests).
+  void Drain();
+
+ private:
+  void Run();
+
+  const Options options_;
+  std::vector<Consumer> consumers_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_, idle_;
+  std::deque<std::string> realtime_, batch_;  // guarded by mu_
+  size_t bytes_ = 0;                          // guarded by mu_
+  uint64_t dropped_ = 0;                      // guarded by mu_
+  bool busy_ = false;                         // guarded by mu_: a consumer call is running
+  bool stop_ = false;                         // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace ca::ingest
