@@ -24,6 +24,19 @@ taskset -c 0 "$BIN" bench ingest --events 1000000 --sync always | tee "$OUT/in-p
 echo "== in process, unpinned (both cores)"
 "$BIN" bench ingest --events 2000000 --sync none | tee "$OUT/in-process-none-unpinned.json"
 
+echo "== the whole pipeline, one core, events with a browser's context: base (decode, validate,"
+echo "   dedup, WAL: the figure above) against full (consent, enrichment, privacy) in the same run"
+GEO_DB=$(scripts/geo-db.sh 2> /dev/null || true)
+taskset -c 0 "$BIN" bench ingest --events 1000000 --context browser --stages base | tee "$OUT/pipeline-base.json"
+taskset -c 0 "$BIN" bench ingest --events 1000000 --context browser --stages full \
+  ${GEO_DB:+--geo-db "$GEO_DB"} | tee "$OUT/pipeline-full.json"
+python3 - "$OUT/pipeline-base.json" "$OUT/pipeline-full.json" << 'PY' | tee "$OUT/pipeline-cost.txt"
+import json, sys
+base, full = (json.load(open(p))["events_per_cpu_second"] for p in sys.argv[1:3])
+print(f"pipeline: base {base:,.0f} events/CPU-s, full {full:,.0f}; enrichment and privacy cost "
+      f"{(1 - full / base) * 100:.1f}% (goal: at most 30%)")
+PY
+
 echo "== servers"
 DATA=$(mktemp -d /tmp/ca-bench-data.XXXX)
 PORT=$(free_port)

@@ -11,6 +11,10 @@ namespace ca::app {
 /// JSONEachRow lines for ClickHouse's HTTP insert (columns: event_id, type, user_id, session_id,
 /// ts, properties).
 std::string NativeBatch(uint64_t first_id, int count, int64_t timestamp_ms);
+/// The same events with what a browser sends in `context` (for the enrichment benchmark): one of
+/// a dozen real user agents, a client IP among 50,000, a page URL (with UTM parameters on one
+/// event in eight) and a referrer; no session id, so that the server sessionises them.
+std::string NativeBatchWithBrowserContext(uint64_t first_id, int count, int64_t timestamp_ms);
 std::string ClickHouseRows(uint64_t first_id, int count, int64_t timestamp_ms);
 
 }  // namespace ca::app

@@ -26,9 +26,13 @@
 #include "app/offline_store.h"
 #include "base/clock.h"
 #include "ingest/batch_decoder.h"
+#include "ingest/enricher.h"
 #include "ingest/ingest_pipeline.h"
+#include "ingest/tenant_rules.h"
 #include "query/executor.h"
 #include "query/spec.h"
+#include "services/user_profile_service.h"
+#include "state/sqlite_state_store.h"
 #include "store/json_fields.h"
 #include "wal/wal.h"
 
@@ -53,6 +57,11 @@ struct IngestBenchFlags {
   int batch = 100;
   std::string sync = "none";
   std::string dir;
+  /// "base": decode, validate, dedup, WAL (privacy off); "full": also consent rules, enrichment
+  /// (user agents, geo with --geo-db, URLs, sessions, profiles) and the privacy stage.
+  std::string stages = "base";
+  std::string context = "simple";  ///< "simple" (NativeBatch) or "browser" (with browser context)
+  std::string geo_db;
 };
 
 // Decode + validate + dedup + WAL append on one producer thread, the WAL's own thread beside it.
@@ -69,7 +78,37 @@ void RunIngestBench(const IngestBenchFlags& flags) {
   options.sync = *mode;
   auto wal = wal::Wal::Open(options);
   if (!wal.ok()) Fail(wal.status());
-  ingest::IngestPipeline pipeline(wal->get(), 7LL * 24 * 3600 * 1000, 4'000'000'000);
+  const bool full = flags.stages == "full";
+  if (!full && flags.stages != "base")
+    Fail(Status(ErrorCode::kInvalidArgument, "--stages: base or full"));
+  ingest::PrivacyOptions privacy;  // base: off, so that the base figure is the foundation's
+  privacy.scrub_pii = full;
+  privacy.keep_raw_ip = !full;
+  ingest::IngestPipeline pipeline(wal->get(), 7LL * 24 * 3600 * 1000, 4'000'000'000, privacy);
+  // The full pipeline's sources, as the server loads them.
+  std::unique_ptr<ingest::UserAgentParser> user_agents;
+  std::unique_ptr<ingest::GeoLookup> geo;
+  std::unique_ptr<state::StateStore> state;
+  std::unique_ptr<services::UserProfileService> profiles;
+  std::unique_ptr<ingest::Enricher> enricher;
+  if (full) {
+    auto parser = ingest::UserAgentParser::Load(kDefaultUserAgentRegexes);
+    if (!parser.ok()) Fail(parser.status());
+    user_agents = std::move(parser).value();
+    if (!flags.geo_db.empty()) {
+      auto opened = ingest::GeoLookup::Open(flags.geo_db);
+      if (!opened.ok()) Fail(opened.status());
+      geo = std::move(opened).value();
+    }
+    fs::create_directories(dir);
+    auto opened_state = state::OpenSqliteStateStore((dir / "state.db").string());
+    if (!opened_state.ok()) Fail(opened_state.status());
+    state = std::move(opened_state).value();
+    profiles = std::make_unique<services::UserProfileService>(state.get());
+    enricher = std::make_unique<ingest::Enricher>(user_agents.get(), geo.get(), profiles.get());
+  }
+  const ingest::TenantRules rules;
+  const ingest::RequestContext request;
 
   const int64_t now = NowMillis();
   const uint64_t batches = std::max<uint64_t>(1, flags.events / flags.batch);
@@ -77,7 +116,9 @@ void RunIngestBench(const IngestBenchFlags& flags) {
   bodies.reserve(batches);
   uint64_t body_bytes = 0;
   for (uint64_t b = 0; b < batches; ++b) {
-    bodies.push_back(NativeBatch(b * flags.batch, flags.batch, now));
+    bodies.push_back(flags.context == "browser"
+                         ? NativeBatchWithBrowserContext(b * flags.batch, flags.batch, now)
+                         : NativeBatch(b * flags.batch, flags.batch, now));
     body_bytes += bodies.back().size();
   }
 
@@ -92,6 +133,14 @@ void RunIngestBench(const IngestBenchFlags& flags) {
     auto batch = ingest::DecodeBatch(body, decode);
     if (!batch.ok()) Fail(batch.status());
     for (auto& e : batch->events) e.tenant = "bench";
+    if (full) {
+      std::vector<int64_t> late_days;
+      ingest::ApplyTenantRules(rules, request, now, &batch.value(), &late_days);
+      for (auto& e : batch->events) {
+        enricher->Enrich(request, &e);
+        ingest::StripAnonymized(&e);
+      }
+    }
     pipeline.Commit(std::move(batch).value(), [&](Result<ingest::Receipt> r) {
       if (r.ok()) {
         accepted += r->accepted;
@@ -111,6 +160,9 @@ void RunIngestBench(const IngestBenchFlags& flags) {
       {"failed_batches", failed.load()},
       {"avg_event_bytes", body_bytes / events},
       {"sync", flags.sync},
+      {"stages", flags.stages},
+      {"context", flags.context},
+      {"geo", !flags.geo_db.empty()},
       {"seconds", seconds},
       {"events_per_second", events / seconds},
       {"cpu_seconds", cpu},
@@ -507,6 +559,16 @@ void AddBenchCommand(CLI::App* app) {
   ingest_cmd->add_option("--batch", ingest_flags->batch, "events per batch")->capture_default_str();
   ingest_cmd->add_option("--sync", ingest_flags->sync, "WAL sync mode")->capture_default_str();
   ingest_cmd->add_option("--dir", ingest_flags->dir, "scratch directory (default: a temp dir)");
+  ingest_cmd
+      ->add_option("--stages", ingest_flags->stages,
+                   "base (decode, validate, dedup, WAL) or full (also consent, enrichment "
+                   "and privacy)")
+      ->capture_default_str();
+  ingest_cmd
+      ->add_option("--context", ingest_flags->context,
+                   "simple, or browser (user agent, IP, page URL, referrer)")
+      ->capture_default_str();
+  ingest_cmd->add_option("--geo-db", ingest_flags->geo_db, "MaxMind DB for --stages full");
   ingest_cmd->callback([ingest_flags] { RunIngestBench(*ingest_flags); });
 
   auto http_flags = std::make_shared<HttpBenchFlags>();
