@@ -1,29 +1,13 @@
 #include "services/catalogue_service.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include "state/sqlite_state_store.h"
+#include "services/temp_state_store.h"
 
 namespace ca::services {
 namespace {
 
-class CatalogueServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "ca_catalogue_XXXXXX";
-    dir_ = ::mkdtemp(tmpl.data());
-    auto store = state::OpenSqliteStateStore(dir_ + "/state.db");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    ASSERT_TRUE(store_->GetOrCreateTenant("acme").ok());
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
-  std::string dir_;
-  std::unique_ptr<state::StateStore> store_;
-  int64_t now_ = 1000;
-};
+class CatalogueServiceTest : public TempStateStoreTest {};
 
 TEST_F(CatalogueServiceTest, CustomTypesAppearAfterTheTtl) {
   CatalogueService service(store_.get(), 1000, [this] { return now_; });

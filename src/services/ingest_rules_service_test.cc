@@ -1,25 +1,14 @@
 #include "services/ingest_rules_service.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include "state/sqlite_state_store.h"
+#include "services/temp_state_store.h"
 
 namespace ca::services {
 namespace {
 
-class IngestRulesServiceTest : public ::testing::Test {
+class IngestRulesServiceTest : public TempStateStoreTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "ca_rules_XXXXXX";
-    dir_ = ::mkdtemp(tmpl.data());
-    auto store = state::OpenSqliteStateStore(dir_ + "/state.db");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    ASSERT_TRUE(store_->GetOrCreateTenant("acme").ok());
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
   // The context of one event after the tenant's privacy stage.
   static std::string Filtered(const TenantIngestRules& rules, std::string context) {
     event::Event e;
@@ -27,10 +16,6 @@ class IngestRulesServiceTest : public ::testing::Test {
     rules.privacy->Apply(&e);
     return e.context_json;
   }
-
-  std::string dir_;
-  std::unique_ptr<state::StateStore> store_;
-  int64_t now_ = 1000;
 };
 
 TEST_F(IngestRulesServiceTest, DefaultsForTenantsWithoutAPolicy) {

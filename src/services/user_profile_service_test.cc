@@ -1,29 +1,13 @@
 #include "services/user_profile_service.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include "state/sqlite_state_store.h"
+#include "services/temp_state_store.h"
 
 namespace ca::services {
 namespace {
 
-class UserProfileServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "ca_profiles_XXXXXX";
-    dir_ = ::mkdtemp(tmpl.data());
-    auto store = state::OpenSqliteStateStore(dir_ + "/state.db");
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    ASSERT_TRUE(store_->GetOrCreateTenant("acme").ok());
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
-  std::string dir_;
-  std::unique_ptr<state::StateStore> store_;
-  int64_t now_ = 1000;
-};
+class UserProfileServiceTest : public TempStateStoreTest {};
 
 TEST_F(UserProfileServiceTest, IdentifyAppliesAtOnceAndOtherWritesAfterTheTtl) {
   UserProfileService profiles(store_.get(), 60'000, 100, [this] { return now_; });
