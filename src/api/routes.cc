@@ -91,6 +91,14 @@ void AddRoutes(const RouteContext& context, http::Router* router) {
         }
         respond(http::Response::Json(200, R"({"status":"ready"})"));
       });
+  if (context.metrics) {
+    routes.AddUnrecorded("GET", "/metrics",
+                         [metrics = context.metrics](http::Request&, http::Responder respond) {
+                           http::Response r = http::Response::Text(200, metrics());
+                           r.content_type = "text/plain; version=0.0.4";
+                           respond(std::move(r));
+                         });
+  }
   AddBrowserPost(routes, "/api/analytics/events",
                  [ingest = context.ingest](http::Request& request, http::Responder respond) {
                    ingest->Handle(request, std::move(respond));

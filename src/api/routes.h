@@ -23,6 +23,8 @@ struct RouteContext {
   services::SelfTelemetry* telemetry = nullptr;
   /// True while the server can take writes (for /readyz).
   std::function<bool()> ready;
+  /// The body of GET /metrics (Prometheus text format); null: not served.
+  std::function<std::string()> metrics;
 };
 
 /// Registers every route of the public API on `router`.

@@ -160,6 +160,32 @@ std::function<std::string()> OverloadCheck(wal::Wal* wal, store::EventStore* sto
   };
 }
 
+// The ingest counters in Prometheus' text format (GET /metrics; issue 5 adds the rest).
+std::string IngestMetricsText(const ingest::IngestCounters& c, uint64_t lane_drops) {
+  std::string out =
+      "# HELP ca_ingest_received_events_total Events received by the ingest endpoints.\n"
+      "# TYPE ca_ingest_received_events_total counter\n"
+      "ca_ingest_received_events_total " +
+      std::to_string(c.received) +
+      "\n# HELP ca_ingest_events_total Received events by outcome; accepted + duplicate + "
+      "rejected = received.\n"
+      "# TYPE ca_ingest_events_total counter\n"
+      "ca_ingest_events_total{outcome=\"accepted\"} " +
+      std::to_string(c.accepted) + "\nca_ingest_events_total{outcome=\"duplicate\"} " +
+      std::to_string(c.duplicates) + "\nca_ingest_events_total{outcome=\"rejected\"} " +
+      std::to_string(c.rejected) +
+      "\n# HELP ca_ingest_failed_writes_total Batches the WAL could not write (answered 503).\n"
+      "# TYPE ca_ingest_failed_writes_total counter\n"
+      "ca_ingest_failed_writes_total " +
+      std::to_string(c.failed_writes) +
+      "\n# HELP ca_lane_dropped_events_total Batch-lane events skipped for in-process consumers "
+      "that fell behind (still in the WAL and the store).\n"
+      "# TYPE ca_lane_dropped_events_total counter\n"
+      "ca_lane_dropped_events_total " +
+      std::to_string(lane_drops) + "\n";
+  return out;
+}
+
 }  // namespace
 
 // A configured file that cannot be loaded stops the start, except the default uap-core file,
@@ -330,6 +356,9 @@ Status ServerApp::Start() {
   routes.ready = [wal_ptr] {
     wal::Wal::Stats stats = wal_ptr->stats();
     return !stats.broken && NowMillis() - stats.last_failure_ms > kNotReadyAfterFailureMs;
+  };
+  routes.metrics = [pipeline = parts->pipeline.get(), lanes = parts->lanes.get()] {
+    return IngestMetricsText(pipeline->counters(), lanes->dropped());
   };
   api::AddRoutes(routes, &router);
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  Server, createKey, makeDataDir, newEventId, pageView, postEvents, runCli, show, sleep, stopAll,
+  Server, createKey, makeDataDir, newEventId, pageView, postEvents, request, runCli, show, sleep, stopAll,
   walDump, withDiagnostics,
 } from './lib/harness.mjs';
 import { oneOfEachType } from './lib/events.mjs';
@@ -223,5 +223,31 @@ describe('ingest', { timeout: 120000 }, () => {
       assert.deepEqual(res.body.rejected.map((r) => r.code), ['missing_property', 'invalid_property']);
       const stored = (await walDump(dataDir)).find((e) => e.event_id === good.event_id);
       assert.deepEqual(stored?.properties, { plan: 'pro', seats: 5 });
+    }));
+
+  test('GET /metrics counts every received event once: accepted + duplicate + rejected = received',
+    withDiagnostics(async () => {
+      const metrics = async () => {
+        const res = await request(server, 'GET', '/metrics');
+        assert.equal(res.status, 200);
+        const value = (name) => Number(res.text.match(new RegExp(`^${name} (\\d+)$`, 'm'))?.[1]);
+        return {
+          received: value('ca_ingest_received_events_total'),
+          accepted: value('ca_ingest_events_total\\{outcome="accepted"\\}'),
+          duplicate: value('ca_ingest_events_total\\{outcome="duplicate"\\}'),
+          rejected: value('ca_ingest_events_total\\{outcome="rejected"\\}'),
+        };
+      };
+      const before = await metrics();
+      const a = pageView();
+      const res = await postEvents(server, { events: [a, a, { type: 'nope', user_id: 'u' }, pageView()] },
+        { key: key.write_key });
+      assert.equal(res.status, 200, show(res));
+      const after = await metrics();
+      assert.equal(after.received - before.received, 4);
+      assert.equal(after.accepted - before.accepted, 2);
+      assert.equal(after.duplicate - before.duplicate, 1);
+      assert.equal(after.rejected - before.rejected, 1);
+      assert.equal(after.accepted + after.duplicate + after.rejected, after.received);
     }));
 });
