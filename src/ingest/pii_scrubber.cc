@@ -155,8 +155,9 @@ bool MayHavePii(std::string_view json) {
 /// values of sensitive keys.
 class Rewriter {
  public:
-  Rewriter(std::string_view in, const PiiScrubber::Options& options, std::string* out)
-      : in_(in), options_(options), out_(out) {}
+  /// `scrub`: replace PII (else only the IP is truncated, when the options say so).
+  Rewriter(std::string_view in, const PiiScrubber::Options& options, bool scrub, std::string* out)
+      : in_(in), options_(options), scrub_(scrub), out_(out) {}
 
   /// False on text that is not the JSON this expects (then nothing is scrubbed).
   bool Run() {
@@ -178,7 +179,7 @@ class Rewriter {
         std::string text;
         if (!String(&raw, &text)) return false;
         std::string scrubbed;
-        if (options_.scrub && PiiScrubber::ScrubString(text, &scrubbed)) {
+        if (scrub_ && PiiScrubber::ScrubString(text, &scrubbed)) {
           event::AppendJsonString(scrubbed, out_);
           changed_ = true;
         } else {
@@ -225,7 +226,7 @@ class Rewriter {
         } else {
           out_->append(raw);
         }
-      } else if (options_.scrub && PiiScrubber::IsSensitiveKey(key)) {
+      } else if (scrub_ && PiiScrubber::IsSensitiveKey(key)) {
         if (!Skip()) return false;
         event::AppendJsonString(kRedactedMarker, out_);
         changed_ = true;
@@ -324,6 +325,7 @@ class Rewriter {
 
   std::string_view in_;
   const PiiScrubber::Options& options_;
+  const bool scrub_;
   std::string* out_;
   size_t pos_ = 0;
   int depth_ = 0;  // objects open around pos_
@@ -409,13 +411,15 @@ bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
 }
 
 bool PiiScrubber::Scrub(std::string_view json, std::string* out) const {
-  if (!(options_.scrub && MayHavePii(json)) &&
-      !(options_.truncate_ip && json.find("\"ip\":") != std::string_view::npos)) {
+  // Only what the text may need: an object whose one reason is its "ip" is rewritten without
+  // looking at every string and key (the usual browser context).
+  const bool scrub = options_.scrub && MayHavePii(json);
+  if (!scrub && !(options_.truncate_ip && json.find("\"ip\":") != std::string_view::npos)) {
     return false;
   }
   std::string rewritten;
   rewritten.reserve(json.size());
-  Rewriter rewriter(json, options_, &rewritten);
+  Rewriter rewriter(json, options_, scrub, &rewritten);
   if (!rewriter.Run() || !rewriter.changed()) return false;
   *out = std::move(rewritten);
   return true;

@@ -20,9 +20,10 @@ struct SessionContext {
 
 /// Assigns session ids to events that arrive without one: the events of one sender (user id, else
 /// anonymous id) of one tenant belong to one session until `gap_ms` (30 minutes) pass between two
-/// of them by event time. A session's id is derived from the tenant, the sender and its first
-/// event time, so the same history gives the same ids. Its context (entry page, referrer,
-/// channel, UTM) is its first page's: the first event's, unless that one had no page.
+/// of them by event time. A session's id ("s_" and 16 letters) is derived from the tenant, the
+/// sender and its first event time, so the same history gives the same ids. Its context (entry
+/// page, referrer, channel, UTM) is its first page's: the first event's, unless that one had no
+/// page.
 ///
 /// Memory is bounded: at most `max_senders` open sessions are kept; past that, sessions idle
 /// longer than the gap (by receive time) are dropped first, then the oldest half of a shard.
