@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <random>
@@ -337,12 +338,7 @@ class PartFileTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
   }
-  void TearDown() override {
-    auto names = env_->GetChildren(dir_);
-    if (names.ok()) {
-      for (const auto& n : *names) env_->RemoveFile(io::JoinPath(dir_, n)).IgnoreError();
-    }
-  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   io::Env* env_ = io::Env::Default();
   std::string dir_;
 };
