@@ -235,10 +235,9 @@ void AddDeleteUser(CLI::App* app) {
     if (Status s = offline->Close(); !s.ok()) Fail(s);
     // Outside the event store: the user's traits go, and the id joins the suppression list so
     // that their events are not taken in again (docs/privacy.md).
-    auto state = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
-    if (!state.ok()) Fail(state.status());
-    if (Status s = (*state)->ForgetUser(flags->tenant, *user); !s.ok()) Fail(s);
-    if (Status s = (*state)->SuppressUsers(flags->tenant, {*user}, NowMillis()); !s.ok()) Fail(s);
+    auto state = OpenStateOrFail(flags->data);
+    if (Status s = state->ForgetUser(flags->tenant, *user); !s.ok()) Fail(s);
+    if (Status s = state->SuppressUsers(flags->tenant, {*user}, NowMillis()); !s.ok()) Fail(s);
     std::cout << ReceiptJson(*receipt).dump() << std::endl;
   });
 
@@ -264,9 +263,8 @@ void AddTenants(CLI::App* app) {
   retention->add_option("--tenant", flags->tenant, "tenant")->required();
   retention->add_option("--days", *days, "days to keep, 0 for forever")->required();
   retention->callback([flags, days] {
-    auto state = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
-    if (!state.ok()) Fail(state.status());
-    if (Status s = (*state)->SetTenantRetention(flags->tenant, *days); !s.ok()) Fail(s);
+    auto state = OpenStateOrFail(flags->data);
+    if (Status s = state->SetTenantRetention(flags->tenant, *days); !s.ok()) Fail(s);
     std::cout << nlohmann::ordered_json{{"tenant", flags->tenant}, {"retention_days", *days}}.dump()
               << std::endl;
   });
@@ -292,9 +290,8 @@ void AddTenants(CLI::App* app) {
   policy->add_option("--pii-allow", policy_flags->pii_allow,
                      "comma-separated keys never scrubbed (\"\" for none)");
   policy->callback([flags, policy_flags] {
-    auto state = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
-    if (!state.ok()) Fail(state.status());
-    auto tenant = (*state)->FindTenant(flags->tenant);
+    auto state = OpenStateOrFail(flags->data);
+    auto tenant = state->FindTenant(flags->tenant);
     if (!tenant.ok()) Fail(tenant.status());
     if (!tenant->has_value())
       Fail(Status(ErrorCode::kNotFound, "no tenant '" + flags->tenant + "'"));
@@ -323,7 +320,7 @@ void AddTenants(CLI::App* app) {
       }
     }
     if (f.consent || f.late_days || f.raw_ip || f.pii_allow) {
-      if (Status s = (*state)->SetIngestPolicy(flags->tenant, p); !s.ok()) Fail(s);
+      if (Status s = state->SetIngestPolicy(flags->tenant, p); !s.ok()) Fail(s);
     }
     std::cout << nlohmann::ordered_json{{"tenant", flags->tenant},
                                         {"consent", p.consent},

@@ -41,9 +41,8 @@ void AddTypesCommand(CLI::App* app) {
       type.required.push_back({spec.substr(0, colon), *kind});
     }
     if (Status s = event::ValidateCustomEventType(type); !s.ok()) Fail(s);
-    auto store = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
-    if (!store.ok()) Fail(store.status());
-    if (Status s = (*store)->AddCustomEventType(flags->tenant, services::RowFromCustomType(type));
+    auto store = OpenStateOrFail(flags->data);
+    if (Status s = store->AddCustomEventType(flags->tenant, services::RowFromCustomType(type));
         !s.ok()) {
       Fail(s);
     }
@@ -55,9 +54,8 @@ void AddTypesCommand(CLI::App* app) {
   list->add_option("--data", flags->data, "data directory")->capture_default_str();
   list->add_option("--tenant", flags->tenant, "tenant name")->required();
   list->callback([flags] {
-    auto store = state::OpenSqliteStateStore(DataDir{flags->data}.state_db());
-    if (!store.ok()) Fail(store.status());
-    auto rows = (*store)->ListCustomEventTypes(flags->tenant);
+    auto store = OpenStateOrFail(flags->data);
+    auto rows = store->ListCustomEventTypes(flags->tenant);
     if (!rows.ok()) Fail(rows.status());
     for (const auto& row : *rows) {
       std::cout << "{\"name\":\"" << row.name << "\",\"required\":" << row.required_properties_json

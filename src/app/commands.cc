@@ -1,6 +1,10 @@
 #include "app/commands.h"
 
 #include <iostream>
+#include <utility>
+
+#include "app/data_dir.h"
+#include "state/sqlite_state_store.h"
 
 extern char** environ;
 
@@ -44,6 +48,12 @@ Config OfflineConfig(const std::string& data) {
 void Fail(const Status& status) {
   std::cerr << "error: " << status.ToString() << std::endl;
   throw CLI::RuntimeError(1);
+}
+
+std::unique_ptr<state::StateStore> OpenStateOrFail(const std::string& data) {
+  auto store = state::OpenSqliteStateStore(DataDir{data}.state_db());
+  if (!store.ok()) Fail(store.status());
+  return std::move(store).value();
 }
 
 }  // namespace ca::app

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <string>
 
 #include "app/config.h"
@@ -33,6 +34,9 @@ std::string KeysJson(const state::CreatedKeys& keys);
 
 /// Prints "error: <status>" on stderr and ends the command with exit code 1.
 [[noreturn]] void Fail(const Status& status);
+
+/// The state store of the data directory `data`; fails (exits) when it cannot be opened.
+std::unique_ptr<state::StateStore> OpenStateOrFail(const std::string& data);
 
 // Each adds one subcommand to the CLI.
 void AddServeCommand(CLI::App* app);

@@ -31,14 +31,10 @@ LaneDispatcher::~LaneDispatcher() {
 
 void LaneDispatcher::Subscribe(Consumer consumer) { consumers_.push_back(std::move(consumer)); }
 
-Lane LaneOf(const LaneDispatcher::Options& options, const event::Event& event) {
-  return DefaultRealtimeTypes().count(event.type) || options.extra_realtime_types.count(event.type)
+Lane LaneDispatcher::LaneOf(const event::Event& event) const {
+  return DefaultRealtimeTypes().count(event.type) || options_.extra_realtime_types.count(event.type)
              ? Lane::kRealtime
              : Lane::kBatch;
-}
-
-Lane LaneDispatcher::LaneOf(const event::Event& event) const {
-  return ingest::LaneOf(options_, event);
 }
 
 void LaneDispatcher::Publish(std::vector<std::string> records, const std::vector<Lane>& lanes) {
