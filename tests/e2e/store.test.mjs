@@ -222,14 +222,13 @@ describe('heavy queries', { timeout: 300000 }, () => {
         kind: 'paths', from: '2024-09-01T00:00:00Z', to: '2025-01-02T00:00:00Z',
         event: { event: 'page_view' }, depth: 5, limit: 100,
       };
-      let firstDone = null;
+      const doneAt = [];
       const heavy = Array.from({ length: 24 }, async () => {
         const res = await query(server, keys.secret_key, heavySpec, { timeoutMs: 120000 });
-        firstDone ??= Date.now();
+        doneAt.push(Date.now());
         return res;
       });
       const latencies = [];
-      let beforeFirstDone = 0;
       for (let i = 0; i < 10; i++) {
         const t0 = Date.now();
         const res = await postEvents(server, {
@@ -237,16 +236,19 @@ describe('heavy queries', { timeout: 300000 }, () => {
         }, { key: keys.write_key });
         assert.equal(res.status, 200, show(res));
         latencies.push(Date.now() - t0);
-        if (firstDone === null) beforeFirstDone++;
       }
+      const queriesDoneDuringIngest = doneAt.length;
       const results = await Promise.all(heavy);
       for (const res of results) assert.equal(res.status, 200, show(res));
       assert.ok(results[0].body.paths.length > 0);
       // 24 heavy queries queue on the query threads; the ingest requests, sent right behind
-      // them, are answered before the first query even finishes.
-      assert.ok(beforeFirstDone >= 3,
-        `only ${beforeFirstDone} of 10 ingest requests were answered before the first query ` +
-        `finished (latencies ${latencies.join(', ')} ms)`);
+      // them, are all answered while most of that queue is still waiting. Were ingest queued
+      // behind the queries, all 24 would be done first. (Counting against the whole queue, not
+      // the first query, keeps this true on a loaded machine, where every query is slower.)
+      assert.ok(queriesDoneDuringIngest <= 12,
+        `${queriesDoneDuringIngest} of 24 heavy queries finished before 10 ingest requests were ` +
+        `answered (latencies ${latencies.join(', ')} ms; queries done at ` +
+        `${doneAt.map((t) => t - doneAt[0]).join(', ')} ms after the first)`);
       await server.stop();
     }));
 });
