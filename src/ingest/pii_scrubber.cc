@@ -107,48 +107,85 @@ std::optional<Match> NumberAt(std::string_view s, size_t b) {
   return std::nullopt;
 }
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-/// Whether `hint` (lower case) starts at `i` of `s`, ignoring case.
-bool HintAt(std::string_view s, size_t i, std::string_view hint) {
-  if (s.size() - i < hint.size()) return false;
-  for (size_t k = 0; k < hint.size(); ++k) {
-    if (Lower(s[i + k]) != hint[k]) return false;
+/// Where a string token of minified JSON ends: the index of its closing quote, given the index
+/// just past its opening one; npos when it is not closed.
+size_t StringEnd(std::string_view json, size_t from) {
+  for (size_t q = json.find('"', from); q != std::string_view::npos; q = json.find('"', q + 1)) {
+    size_t backslashes = 0;
+    while (q - backslashes > from && json[q - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return q;
   }
-  return true;
+  return std::string_view::npos;
 }
 
-/// Whether `json` may hold anything to scrub: an '@', a run of 7 digits (separators ignored) or
-/// a sensitive-looking key. False means Scrub has nothing to do. One pass, no allocation.
-bool MayHavePii(std::string_view json) {
+/// Whether a string value may hold an e-mail address, a card or a phone number (a looser rule
+/// than EmailAt's and NumberAt's): an '@'; or 7 digits with nothing but separators between them
+/// and a separator, '+' or '(' among them; or 15 digits in one run. A bare run of fewer digits
+/// is an id or a version ("Gecko/20100101"), never a number to scrub.
+bool MayHoldPii(std::string_view text) {
   int run = 0;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
+  bool decorated = false;
+  for (char c : text) {
     if (IsDigit(c)) {
-      if (++run >= 7) return true;
-      continue;
-    }
-    if (c != ' ' && c != '-' && c != '(' && c != ')' && c != '+') run = 0;
-    switch (Lower(c)) {
-      case '@':
-        return true;
-      case 'p':
-        if (HintAt(json, i, "pass")) return true;
-        break;
-      case 's':
-        if (HintAt(json, i, "secret") || HintAt(json, i, "ssn")) return true;
-        break;
-      case 't':
-        if (HintAt(json, i, "token")) return true;
-        break;
-      case 'a':
-        if (HintAt(json, i, "api") || HintAt(json, i, "auth")) return true;
-        break;
-      default:
-        break;
+      ++run;
+      if (run >= 15 || (run >= 7 && decorated)) return true;
+    } else if (c == ' ' || c == '-' || c == '(' || c == ')' || c == '+') {
+      if (run > 0 || c == '+' || c == '(') decorated = true;
+    } else if (c == '@') {
+      return true;
+    } else {
+      run = 0;
+      decorated = false;
     }
   }
   return false;
+}
+
+/// What Scrub needs to know about a minified JSON object before rewriting it, found in one pass
+/// over its string tokens without allocating.
+struct Survey {
+  bool may_have_pii = false;  ///< a value MayHoldPii, or a key that may be sensitive
+  bool escaped_key = false;   ///< a key with an escape sequence (judged by the Rewriter)
+  /// The text between the quotes of the top-level "ip" string value; npos when there is none.
+  size_t ip_begin = std::string_view::npos, ip_end = std::string_view::npos;
+};
+
+std::optional<Survey> SurveyObject(std::string_view json) {
+  Survey survey;
+  int depth = 0;
+  size_t pos = 0;
+  while (true) {
+    const size_t open = json.find('"', pos);
+    // Between strings: only structure, numbers and literals; track the depth.
+    for (size_t i = pos; i < std::min(open, json.size()); ++i) {
+      const char c = json[i];
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') --depth;
+    }
+    if (open == std::string_view::npos) break;
+    const size_t close = StringEnd(json, open + 1);
+    if (close == std::string_view::npos) return std::nullopt;
+    const std::string_view text = json.substr(open + 1, close - open - 1);
+    pos = close + 1;
+    if (pos < json.size() && json[pos] == ':') {  // a key
+      if (text.find('\\') != std::string_view::npos) {
+        survey.escaped_key = true;
+      } else if (PiiScrubber::IsSensitiveKey(text)) {
+        survey.may_have_pii = true;
+      }
+      if (depth == 1 && text == "ip" && pos + 1 < json.size() && json[pos + 1] == '"') {
+        const size_t end = StringEnd(json, pos + 2);
+        if (end == std::string_view::npos) return std::nullopt;
+        survey.ip_begin = pos + 2;
+        survey.ip_end = end;
+        if (MayHoldPii(json.substr(pos + 2, end - pos - 2))) survey.may_have_pii = true;
+        pos = end + 1;
+      }
+    } else if (MayHoldPii(text)) {
+      survey.may_have_pii = true;
+    }
+  }
+  return survey;
 }
 
 /// Walks a minified JSON object token by token, copying it and rewriting string values and the
@@ -354,15 +391,24 @@ std::optional<std::string> TruncateIp(std::string_view ip) {
 }
 
 bool PiiScrubber::IsSensitiveKey(std::string_view key) {
-  std::string k;
+  // Lower case without '_' and '-', on the stack for the usual short keys.
+  char small[64];
+  std::string large;
+  char* k = small;
+  if (key.size() > sizeof small) {
+    large.resize(key.size());
+    k = large.data();
+  }
+  size_t n = 0;
   for (char c : key) {
     if (c == '_' || c == '-') continue;
-    k.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    k[n++] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   }
+  const std::string_view folded(k, n);
   static constexpr std::string_view kWords[] = {"password", "passwd", "secret",       "token",
                                                 "apikey",   "ssn",    "authorization"};
   return std::any_of(std::begin(kWords), std::end(kWords),
-                     [&](std::string_view w) { return k.find(w) != std::string::npos; });
+                     [&](std::string_view w) { return folded.find(w) != std::string_view::npos; });
 }
 
 bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
@@ -411,11 +457,25 @@ bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
 }
 
 bool PiiScrubber::Scrub(std::string_view json, std::string* out) const {
-  // Only what the text may need: an object whose one reason is its "ip" is rewritten without
-  // looking at every string and key (the usual browser context).
-  const bool scrub = options_.scrub && MayHavePii(json);
-  if (!scrub && !(options_.truncate_ip && json.find("\"ip\":") != std::string_view::npos)) {
-    return false;
+  if (json.empty() || json[0] != '{') return false;
+  const std::optional<Survey> survey = SurveyObject(json);
+  if (!survey) return false;  // not the JSON this expects: left alone, as the Rewriter would
+  const bool scrub = options_.scrub && (survey->may_have_pii || survey->escaped_key);
+  const bool ip = options_.truncate_ip && survey->ip_begin != std::string_view::npos;
+  if (!scrub && !ip) return false;
+  const std::string_view ip_text =
+      ip ? json.substr(survey->ip_begin, survey->ip_end - survey->ip_begin) : std::string_view();
+  if (!scrub && ip_text.find('\\') == std::string_view::npos) {
+    // Only the IP to truncate (the usual browser context): spliced in, nothing else rewritten.
+    // An "ip" key that the allowlist names is kept whole.
+    const auto& allowed = options_.allowed_keys;
+    if (std::find(allowed.begin(), allowed.end(), "ip") != allowed.end()) return false;
+    const std::optional<std::string> truncated = TruncateIp(ip_text);
+    if (!truncated || *truncated == ip_text) return false;
+    out->assign(json.substr(0, survey->ip_begin));
+    out->append(*truncated);
+    out->append(json.substr(survey->ip_end));
+    return true;
   }
   std::string rewritten;
   rewritten.reserve(json.size());

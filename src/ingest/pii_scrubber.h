@@ -36,10 +36,11 @@ class PiiScrubber {
   explicit PiiScrubber(Options options);
 
   /// Scrubs the minified JSON object `json`. Returns false and leaves `*out` untouched when
-  /// nothing had to change (the common case, found without parsing when the text holds no `@`,
-  /// no run of 7 digits, no sensitive key name and, with truncate_ip, no `"ip":`); else writes
-  /// the scrubbed object, minified the same way, to `*out` and returns true. Text that is not a
-  /// JSON object is left alone.
+  /// nothing had to change (the common case, found in one pass over its strings when no value
+  /// holds an `@` or 7 digits and no key looks sensitive); else writes the scrubbed object,
+  /// minified the same way, to `*out` and returns true. When the only change is a top-level `ip`
+  /// to truncate, it is spliced in and the rest is copied as it is. Text that is not a JSON
+  /// object is left alone.
   bool Scrub(std::string_view json, std::string* out) const;
 
   /// Scrubs one string value (the first rule above); false when nothing changed.

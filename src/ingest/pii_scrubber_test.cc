@@ -116,6 +116,88 @@ TEST(PiiScrubberTest, IpAddressesAreTruncated) {
   EXPECT_FALSE(PiiScrubber().Scrub(R"({"ip":"198.51.100.23"})", &out));  // not asked to
 }
 
+TEST(PiiScrubberTest, AnIpAloneIsSplicedInAndEverythingElseKeptByteForByte) {
+  const PiiScrubber context({.truncate_ip = true});
+  std::string out;
+  // A Firefox user agent's "Gecko/20100101" is a bare run of digits, not a number to scrub.
+  const std::string firefox =
+      R"({"page":{"ip":"1.2.3.4","t":""ip":"5.6.7.8""},"ip":"198.51.100.23","n":1.50e3,)"
+      R"("user_agent":"Mozilla/5.0 (X11; rv:121.0) Gecko/20100101 Firefox/121.0"})";
+  ASSERT_TRUE(context.Scrub(firefox, &out));
+  std::string expected = firefox;
+  expected.replace(expected.find("198.51.100.23"), 13, "198.51.100.0");
+  EXPECT_EQ(out, expected);
+  // With an allowlisted "ip" the address is kept whole.
+  const PiiScrubber keep_ip({.allowed_keys = {"ip"}, .truncate_ip = true});
+  EXPECT_FALSE(keep_ip.Scrub(R"({"ip":"198.51.100.23"})", &out));
+  // An escaped key is unescaped before it is judged.
+  ASSERT_TRUE(PiiScrubber().Scrub(R"({"pass\u0077ord":"hunter2","ip":"198.51.100.23"})", &out));
+  EXPECT_EQ(out, R"({"pass\u0077ord":"[redacted]","ip":"198.51.100.23"})");
+}
+
+// What Scrub must produce, computed the slow way: every string value scrubbed, every sensitive
+// key's value redacted, the top-level "ip" truncated.
+nlohmann::json ReferenceScrub(const nlohmann::json& j, bool top) {
+  if (j.is_string()) {
+    std::string out;
+    return PiiScrubber::ScrubString(j.get<std::string>(), &out) ? nlohmann::json(out) : j;
+  }
+  nlohmann::json r = j;
+  if (j.is_array()) {
+    for (auto& v : r) v = ReferenceScrub(v, false);
+  } else if (j.is_object()) {
+    for (auto& [key, v] : r.items()) {
+      if (top && key == "ip" && v.is_string()) {
+        v = TruncateIp(v.get<std::string>()).value_or(v.get<std::string>());
+      } else if (PiiScrubber::IsSensitiveKey(key)) {
+        v = std::string(kRedactedMarker);
+      } else {
+        v = ReferenceScrub(v, false);
+      }
+    }
+  }
+  return r;
+}
+
+TEST(PiiScrubberTest, TheQuickSurveyMissesNothingTheRewriterWouldChange) {
+  std::mt19937 rng(7);
+  const char* values[] = {"a@b.io",
+                          "+1 555 123 4567",
+                          "4111 1111 1111 1111",
+                          "4111111111111111",
+                          "12345678",
+                          "Gecko/20100101",
+                          "(030) 123-4567",
+                          "203.0.113.9",
+                          "x",
+                          " ",
+                          "v1.2.3",
+                          "555-123-4567"};
+  const char* keys[] = {"ip", "note", "password", "api_key", "q", "ua", "AccessToken", "page"};
+  const PiiScrubber scrubber({.truncate_ip = true});
+  int changed = 0;
+  for (int i = 0; i < 3000; ++i) {
+    nlohmann::json j = nlohmann::json::object();
+    for (int k = 0; k < 4; ++k) {
+      std::string v;
+      for (int p = 0; p < 2; ++p) v += values[rng() % std::size(values)];
+      const std::string key = keys[rng() % std::size(keys)];
+      if (rng() % 4 == 0) {
+        j[key] = nlohmann::json::object({{keys[rng() % std::size(keys)], v}});
+      } else {
+        j[key] = rng() % 5 == 0 ? nlohmann::json::array({v, 1}) : nlohmann::json(v);
+      }
+    }
+    const std::string text = j.dump();
+    std::string out;
+    const bool did = scrubber.Scrub(text, &out);
+    changed += did;
+    const nlohmann::json expected = ReferenceScrub(j, true);
+    EXPECT_EQ(did ? nlohmann::json::parse(out) : j, expected) << text;
+  }
+  EXPECT_GT(changed, 1000);
+}
+
 TEST(PiiScrubberTest, WholeSensitiveObjectsAndArraysAreRedacted) {
   const PiiScrubber scrubber;
   std::string out;
