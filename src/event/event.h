@@ -32,6 +32,10 @@ struct Event {
   std::string properties_json = "{}";  ///< Minified JSON object.
   std::string context_json = "{}";     ///< Minified JSON object.
   uint32_t flags = 0;                  ///< Bit set of kFlag* constants.
+  /// Bytes at the end of context_json, before its closing '}', that enrichment appended with
+  /// every value already scrubbed: the privacy stage need not look at them again. In memory
+  /// only (never encoded); 0 when unknown.
+  uint32_t clean_context_tail = 0;
 
   friend bool operator==(const Event&, const Event&) = default;
 };

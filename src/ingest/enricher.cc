@@ -8,6 +8,8 @@
 
 #include "event/json_string.h"
 #include "event/timestamp.h"
+#include "ingest/pii_scrubber.h"
+#include "ingest/thread_memo.h"
 #include "ingest/url_context.h"
 
 namespace ca::ingest {
@@ -66,6 +68,60 @@ void AddObject(std::string* out, std::string_view key, const std::string& member
   out->append(":{").append(members).push_back('}');
 }
 
+// `value` with personal data replaced (PiiScrubber::ScrubString): every value enrichment adds
+// is clean, so that the privacy stage can skip them (Event::clean_context_tail).
+std::string Clean(std::string_view value) {
+  std::string scrubbed;
+  return PiiScrubber::ScrubString(value, &scrubbed) ? scrubbed : std::string(value);
+}
+
+// False when ScrubUrl surely leaves `path` as it is: no '@', no percent-encoding that could
+// hide one, no query or fragment, fewer than 7 digits.
+bool MayNeedScrubbing(std::string_view path) {
+  int digits = 0;
+  for (char c : path) {
+    if (c == '@' || c == '%' || c == '?' || c == '#' || c == ':') return true;
+    if (c >= '0' && c <= '9' && ++digits >= 7) return true;
+  }
+  return false;
+}
+
+// Keys longer than this are not memoised (their slots would hold them).
+constexpr size_t kMaxMemoKeyBytes = 1024;
+
+// What a pure function of `key` gives, from this thread's memo when it is there; `scratch`
+// holds it when the key is too long to keep.
+template <typename Value, typename Compute>
+const Value& Memoized(ThreadMemo<Value>& memo, uint64_t owner, std::string_view key,
+                      Compute compute, Value* scratch) {
+  if (key.size() > kMaxMemoKeyBytes) return *scratch = compute(key);
+  if (const Value* kept = memo.Find(owner, key)) return *kept;
+  return memo.Put(owner, key, compute(key));
+}
+
+// The members enrichment adds for a user agent.
+struct UserAgentParts {
+  std::string browser;  // members of context.browser
+  std::string os;       // members of context.os
+  std::string device;   // the device type
+};
+
+// What enrichment takes from context.page.url.
+struct PageFacts {
+  std::string path;  // when the URL parses
+  std::string host;
+  Utm utm;
+  bool url_changed = false;  // ScrubUrl removed something: store clean_url
+  std::string clean_url;
+};
+
+// What enrichment takes from context.page.referrer.
+struct ReferrerFacts {
+  std::string host;  // ReferrerHost
+  bool changed = false;
+  std::string clean;
+};
+
 std::string Version(const std::optional<std::string>& major,
                     const std::optional<std::string>& minor) {
   if (!major) return {};
@@ -112,7 +168,11 @@ UserProfile ProfileFromTraits(std::string_view traits_json) {
 
 Enricher::Enricher(const UserAgentParser* user_agents, const GeoLookup* geo, UserProfiles* profiles,
                    Sessionizer::Options sessions)
-    : user_agents_(user_agents), geo_(geo), profiles_(profiles), sessions_(sessions) {}
+    : user_agents_(user_agents),
+      geo_(geo),
+      profiles_(profiles),
+      sessions_(sessions),
+      memo_owner_(NewMemoOwner()) {}
 
 void Enricher::Enrich(const RequestContext& request, event::Event* e) {
   thread_local simdjson::dom::parser parser;
@@ -129,7 +189,7 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
     if (ip.empty()) ip = request.client_ip;
     if (std::optional<GeoLocation> where = geo_->Lookup(ip)) {
       AddString(&add, "country", where->country);
-      if (!has("region")) AddString(&add, "region", where->region);
+      if (!has("region")) AddString(&add, "region", Clean(where->region));
     }
   }
 
@@ -138,28 +198,32 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
     if (header.empty()) header = StringAt(context, "userAgent");
     if (header.empty()) header = request.user_agent;
     if (!header.empty()) {
-      const UserAgent ua = user_agents_->Parse(header);
-      std::string members;
-      if (!has("browser")) {
-        AddString(&members, "name", ua.browser.family);
-        AddString(&members, "version", Version(ua.browser.major, ua.browser.minor));
-        AddObject(&add, "browser", members);
-      }
-      if (!has("os")) {
-        members.clear();
-        AddString(&members, "name", ua.os.family);
-        AddString(&members, "version", Version(ua.os.major, ua.os.minor));
-        AddObject(&add, "os", members);
-      }
+      thread_local ThreadMemo<UserAgentParts> memo(1024);
+      UserAgentParts scratch;
+      const UserAgentParts& ua = Memoized(
+          memo, memo_owner_, header,
+          [&](std::string_view h) {
+            const UserAgent parsed = user_agents_->Parse(h);
+            UserAgentParts parts;
+            AddString(&parts.browser, "name", Clean(parsed.browser.family));
+            AddString(&parts.browser, "version",
+                      Clean(Version(parsed.browser.major, parsed.browser.minor)));
+            AddString(&parts.os, "name", Clean(parsed.os.family));
+            AddString(&parts.os, "version", Clean(Version(parsed.os.major, parsed.os.minor)));
+            parts.device = parsed.device_type;
+            return parts;
+          },
+          &scratch);
+      if (!has("browser")) AddObject(&add, "browser", ua.browser);
+      if (!has("os")) AddObject(&add, "os", ua.os);
       element device;
       if (context["device"].get(device) != simdjson::SUCCESS) {
-        AddString(&add, "device", ua.device_type);
+        AddString(&add, "device", ua.device);
       } else if (device.is_object() && !has("device_type")) {
-        AddString(&add, "device_type", ua.device_type);
+        AddString(&add, "device_type", ua.device);
       }
     }
   }
-
   // Page, referrer and campaign.
   object page;
   std::string_view page_url, page_path, referrer;
@@ -168,12 +232,56 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
     page_path = StringAt(page, "path");
     referrer = StringAt(page, "referrer");
   }
-  std::optional<ParsedUrl> parsed_page = ParseUrl(page_url);
-  if (page_path.empty() && parsed_page) page_path = parsed_page->path;
-  const Utm utm = parsed_page ? ExtractUtm(parsed_page->query) : Utm();
-  const std::string referrer_host = ReferrerHost(referrer);
+  thread_local ThreadMemo<PageFacts> page_memo(8192);
+  thread_local ThreadMemo<ReferrerFacts> referrer_memo(1024);
+  thread_local ThreadMemo<Channel> channel_memo(1024);
+  PageFacts page_scratch;
+  const PageFacts& page_facts = Memoized(
+      page_memo, memo_owner_, page_url,
+      [](std::string_view url) {
+        PageFacts facts;
+        facts.url_changed = ScrubUrl(url, &facts.clean_url);
+        if (std::optional<ParsedUrl> parsed = ParseUrl(url)) {
+          // The path as stored: from the scrubbed URL (ScrubUrl percent-decodes segments).
+          if (facts.url_changed) {
+            std::optional<ParsedUrl> clean = ParseUrl(facts.clean_url);
+            facts.path = clean ? Clean(clean->path) : std::string();
+          } else {
+            facts.path = Clean(parsed->path);
+          }
+          facts.host = std::move(parsed->host);
+          facts.utm = ExtractUtm(parsed->query);
+        }
+        return facts;
+      },
+      &page_scratch);
+  ReferrerFacts referrer_scratch;
+  const ReferrerFacts& referrer_facts = Memoized(
+      referrer_memo, memo_owner_, referrer,
+      [](std::string_view url) {
+        ReferrerFacts facts;
+        facts.host = Clean(ReferrerHost(url));
+        facts.changed = ScrubUrl(url, &facts.clean);
+        return facts;
+      },
+      &referrer_scratch);
+  // The sender's own page.path goes into the session as its entry page: scrubbed like a URL.
+  std::string clean_path;
+  if (MayNeedScrubbing(page_path) && ScrubUrl(page_path, &clean_path)) page_path = clean_path;
+  if (page_path.empty()) page_path = page_facts.path;
+  const Utm& utm = page_facts.utm;
+  const std::string& referrer_host = referrer_facts.host;
   const bool has_page = !page_url.empty() || !referrer.empty();
-  const std::string_view channel = ChannelName(ClassifyChannel(referrer, page_url, utm));
+  // The channel is a function of the referrer and the page URL; without campaign parameters,
+  // of the referrer and the page's host alone (a host has no "://", so the keys stay apart).
+  thread_local std::string channel_key;
+  channel_key.assign(referrer).push_back('\n');
+  channel_key.append(utm.Tagged() ? page_url : std::string_view(page_facts.host));
+  Channel channel_scratch;
+  const Channel channel_kind = Memoized(
+      channel_memo, memo_owner_, channel_key,
+      [&](std::string_view) { return ClassifyChannel(referrer, page_url, utm); }, &channel_scratch);
+  const std::string_view channel = ChannelName(channel_kind);
   if (has_page) {
     if (!has("campaign")) {
       std::string members;
@@ -191,30 +299,28 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
   const bool anonymized = (e->flags & event::kFlagAnonymized) != 0;
   const std::string_view sender = !e->user_id.empty() ? e->user_id : e->anonymous_id;
   if (!anonymized && !sender.empty()) {
-    SessionContext first;
-    first.entry_path = std::string(page_path);
+    SessionSeed first;
+    first.entry_path = page_path;
     if (has_page) {
       first.referrer_host = referrer_host;
-      first.channel = std::string(channel);
+      first.channel = channel;
       first.utm_source = utm.source;
       first.utm_medium = utm.medium;
       first.utm_campaign = utm.campaign;
     }
     // A client's own session id keeps its id; the context is its first event's all the same.
-    const std::string client_key = e->session_id.empty() ? std::string() : "\x01" + e->session_id;
-    SessionContext session = sessions_.Assign(e->tenant, client_key.empty() ? sender : client_key,
-                                              e->timestamp_ms, e->received_at_ms, std::move(first));
-    if (e->session_id.empty()) e->session_id = session.id;
+    thread_local Sessionizer::Rendered session;
+    thread_local std::string client_key;
+    const bool own_id = !e->session_id.empty();
+    if (own_id) client_key.assign("\x01").append(e->session_id);
+    sessions_.Assign(e->tenant, own_id ? std::string_view(client_key) : sender, e->timestamp_ms,
+                     e->received_at_ms, first, &session);
+    if (!own_id) e->session_id = session.id;
     if (!has("session")) {
-      std::string members;
-      AddString(&members, "id", e->session_id);
-      AddString(&members, "entry_path", session.entry_path);
-      AddString(&members, "referrer_host", session.referrer_host);
-      AddString(&members, "channel", session.channel);
-      AddString(&members, "utm_source", session.utm_source);
-      AddString(&members, "utm_medium", session.utm_medium);
-      AddString(&members, "utm_campaign", session.utm_campaign);
-      AddObject(&add, "session", members);
+      if (!add.empty()) add.push_back(',');
+      add.append(R"("session":{"id":)");
+      event::AppendJsonString(own_id ? Clean(e->session_id) : session.id, &add);
+      add.append(session.members_after_id).push_back('}');
     }
   }
 
@@ -233,9 +339,9 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
     if (!has("profile")) {
       if (std::optional<UserProfile> profile = profiles_->Find(e->tenant, e->user_id)) {
         std::string members;
-        AddString(&members, "industry", profile->industry);
-        AddString(&members, "seniority", profile->seniority);
-        AddString(&members, "location", profile->location);
+        AddString(&members, "industry", Clean(profile->industry));
+        AddString(&members, "seniority", Clean(profile->seniority));
+        AddString(&members, "location", Clean(profile->location));
         AddString(&members, "signup_week", profile->signup_week);
         AddObject(&add, "profile", members);
       }
@@ -243,15 +349,17 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
   }
 
   // URLs may carry personal data in their query (e-mails, tokens): the stored copy has it removed.
-  std::string clean_url, clean_referrer;
-  const bool url_changed = ScrubUrl(page_url, &clean_url);
-  const bool referrer_changed = ScrubUrl(referrer, &clean_referrer);
-
+  const bool url_changed = page_facts.url_changed;
+  const bool referrer_changed = referrer_facts.changed;
+  const std::string& clean_url = page_facts.clean_url;
+  const std::string& clean_referrer = referrer_facts.clean;
   if (!add.empty()) {
     std::string& json = e->context_json;
     json.pop_back();  // '}'
+    const size_t tail_start = json.size();
     if (json.size() > 1) json.push_back(',');
     json.append(add).push_back('}');
+    e->clean_context_tail = static_cast<uint32_t>(json.size() - 1 - tail_start);
   }
   if (url_changed || referrer_changed) {
     nlohmann::json doc = nlohmann::json::parse(e->context_json, nullptr, false);
@@ -259,6 +367,7 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
       if (url_changed) doc["page"]["url"] = clean_url;
       if (referrer_changed) doc["page"]["referrer"] = clean_referrer;
       e->context_json = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      e->clean_context_tail = 0;  // members reordered
     }
   }
 }

@@ -74,6 +74,7 @@ class Enricher {
   const GeoLookup* const geo_;
   UserProfiles* const profiles_;
   Sessionizer sessions_;
+  const uint64_t memo_owner_;  // this enricher's entries in the per-thread memos (ThreadMemo)
 };
 
 }  // namespace ca::ingest

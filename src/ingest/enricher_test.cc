@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "ingest/privacy_filter.h"
+
 namespace ca::ingest {
 namespace {
 
@@ -204,6 +206,39 @@ TEST_F(EnricherTest, PersonalDataLeavesPageUrls) {
   EXPECT_EQ(url.find("jane"), std::string::npos) << url;
   EXPECT_EQ(referrer.find("jane"), std::string::npos) << referrer;
   EXPECT_EQ(Context(e)["page"]["path"], "/reset");
+}
+
+TEST_F(EnricherTest, WhatEnrichmentAddsIsCleanSoThePrivacyStageSkipsIt) {
+  Enricher enricher(ua_, geo_, &profiles_);
+  profiles_.Identify("acme", "u9",
+                     R"({"industry":"call +49 30 1234567","location":"jane@doe.io","level":"x"})");
+  const std::string contexts[] = {
+      std::string(R"({"ip":"203.0.113.7","user_agent":")") + kChromeWindows +
+          R"(","page":{"path":"/users/jane@doe.io/cv","url":"https://jobs.example.com/jobs/1",)"
+          R"("referrer":"https://555-123-4567.example/"}})",
+      R"({"page":{"url":"/jobs/1?phone=%2B4930123456&utm_source=a%40b.io"},"note":"x@y.io"})",
+      R"({"ip":"198.51.100.23","page":{"path":"/jobs/7"}})",
+  };
+  const PrivacyFilter privacy{PrivacyOptions()};
+  int with_tail = 0;
+  for (const std::string& context : contexts) {
+    for (const char* session_id : {"", "jane@doe.io"}) {
+      event::Event e = Make(context, "u9");
+      e.session_id = session_id;
+      enricher.Enrich(RequestContext(), &e);
+      with_tail += e.clean_context_tail > 0;
+      // The tail needs nothing: scrubbing while skipping it gives what scrubbing all of it gives.
+      event::Event whole = e;
+      whole.clean_context_tail = 0;
+      privacy.Apply(&e);
+      privacy.Apply(&whole);
+      EXPECT_EQ(e.context_json, whole.context_json);
+      EXPECT_EQ(e.context_json.find("jane"), std::string::npos) << e.context_json;
+      EXPECT_EQ(e.context_json.find("1234567"), std::string::npos) << e.context_json;
+      EXPECT_EQ(e.context_json.find("123-4567"), std::string::npos) << e.context_json;
+    }
+  }
+  EXPECT_GE(with_tail, 4);
 }
 
 }  // namespace

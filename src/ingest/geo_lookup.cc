@@ -6,10 +6,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <utility>
+
+#include "ingest/thread_memo.h"
 
 namespace ca::ingest {
 namespace {
@@ -140,7 +143,7 @@ Result<std::unique_ptr<GeoLookup>> GeoLookup::Open(const std::string& mmdb_path)
 }
 
 GeoLookup::GeoLookup(std::unique_ptr<MMDB_s> mmdb, GeoDatabaseInfo info)
-    : mmdb_(std::move(mmdb)), info_(std::move(info)) {}
+    : mmdb_(std::move(mmdb)), info_(std::move(info)), memo_owner_(NewMemoOwner()) {}
 
 GeoLookup::~GeoLookup() { MMDB_close(mmdb_.get()); }
 
@@ -182,30 +185,46 @@ std::optional<GeoLocation> GeoLookup::Lookup(std::string_view ip) const {
   }
   if (!result.found_entry) return std::nullopt;
 
+  // Many networks share one data record (a country): what a record says is decoded once per
+  // thread, and found again by the record's offset.
+  struct Decoded {
+    uint64_t owner = 0;  // 0: empty
+    uint32_t offset = 0;
+    std::optional<GeoLocation> location;
+  };
+  thread_local std::array<Decoded, 512> decoded;
+  Decoded& slot = decoded[result.entry.offset % decoded.size()];
+  if (slot.owner == memo_owner_ && slot.offset == result.entry.offset) return slot.location;
+  bool damaged = false;
+  std::optional<GeoLocation> location = DecodeRecord(&result.entry, &damaged);
+  if (damaged) {
+    lookup_errors_.fetch_add(1, std::memory_order_relaxed);  // counted at every lookup
+  } else {
+    slot = Decoded{memo_owner_, result.entry.offset, location};
+  }
+  return location;
+}
+
+std::optional<GeoLocation> GeoLookup::DecodeRecord(MMDB_entry_s* entry, bool* damaged) {
   static constexpr const char* kCountryIso[] = {"country", "iso_code", nullptr};
   static constexpr const char* kCountryCode[] = {"country_code", nullptr};
   static constexpr const char* kRegionIso[] = {"subdivisions", "0", "iso_code", nullptr};
   static constexpr const char* kRegionName[] = {"subdivisions", "0", "names", "en", nullptr};
-  bool damaged = false;
-  std::optional<std::string_view> country = StringAt(&result.entry, kCountryIso, &damaged);
-  if (!country) country = StringAt(&result.entry, kCountryCode, &damaged);
+  std::optional<std::string_view> country = StringAt(entry, kCountryIso, damaged);
+  if (!country) country = StringAt(entry, kCountryCode, damaged);
   std::optional<std::string> code;
   if (country) code = CountryCode(*country);
-  if (!code) {
-    if (damaged) lookup_errors_.fetch_add(1, std::memory_order_relaxed);
-    return std::nullopt;
-  }
+  if (!code) return std::nullopt;
 
   GeoLocation location{.country = std::move(*code)};
   for (const char* const* path : {kRegionIso, kRegionName}) {
-    const std::optional<std::string_view> region = StringAt(&result.entry, path, &damaged);
+    const std::optional<std::string_view> region = StringAt(entry, path, damaged);
     if (region && !region->empty() && region->size() <= kMaxRegionBytes &&
         IsPrintableUtf8(*region)) {
       location.region = *region;
       break;
     }
   }
-  if (damaged) lookup_errors_.fetch_add(1, std::memory_order_relaxed);
   return location;
 }
 

@@ -10,6 +10,7 @@
 #include "base/result.h"
 
 struct MMDB_s;
+struct MMDB_entry_s;
 
 namespace ca::ingest {
 
@@ -66,10 +67,14 @@ class GeoLookup {
 
  private:
   GeoLookup(std::unique_ptr<MMDB_s> mmdb, GeoDatabaseInfo info);
+  /// The location a data record gives (country and region), nullopt without a valid country;
+  /// `*damaged` is set when libmaxminddb could not read part of it.
+  static std::optional<GeoLocation> DecodeRecord(MMDB_entry_s* entry, bool* damaged);
 
   std::unique_ptr<MMDB_s> mmdb_;  // open; closed by the destructor
   GeoDatabaseInfo info_;
   mutable std::atomic<uint64_t> lookup_errors_{0};
+  const uint64_t memo_owner_;  // this database's entries in the per-thread record memo
 };
 
 }  // namespace ca::ingest

@@ -107,83 +107,89 @@ std::optional<Match> NumberAt(std::string_view s, size_t b) {
   return std::nullopt;
 }
 
-/// Where a string token of minified JSON ends: the index of its closing quote, given the index
-/// just past its opening one; npos when it is not closed.
-size_t StringEnd(std::string_view json, size_t from) {
-  for (size_t q = json.find('"', from); q != std::string_view::npos; q = json.find('"', q + 1)) {
-    size_t backslashes = 0;
-    while (q - backslashes > from && json[q - backslashes - 1] == '\\') ++backslashes;
-    if (backslashes % 2 == 0) return q;
-  }
-  return std::string_view::npos;
-}
-
-/// Whether a string value may hold an e-mail address, a card or a phone number (a looser rule
-/// than EmailAt's and NumberAt's): an '@'; or 7 digits with nothing but separators between them
-/// and a separator, '+' or '(' among them; or 15 digits in one run. A bare run of fewer digits
-/// is an id or a version ("Gecko/20100101"), never a number to scrub.
-bool MayHoldPii(std::string_view text) {
-  int run = 0;
-  bool decorated = false;
-  for (char c : text) {
-    if (IsDigit(c)) {
-      ++run;
-      if (run >= 15 || (run >= 7 && decorated)) return true;
-    } else if (c == ' ' || c == '-' || c == '(' || c == ')' || c == '+') {
-      if (run > 0 || c == '+' || c == '(') decorated = true;
-    } else if (c == '@') {
-      return true;
-    } else {
-      run = 0;
-      decorated = false;
-    }
-  }
-  return false;
-}
-
-/// What Scrub needs to know about a minified JSON object before rewriting it, found in one pass
-/// over its string tokens without allocating.
+/// What Scrub needs to know about a minified JSON object before rewriting it.
 struct Survey {
-  bool may_have_pii = false;  ///< a value MayHoldPii, or a key that may be sensitive
-  bool escaped_key = false;   ///< a key with an escape sequence (judged by the Rewriter)
+  /// A value that may hold an e-mail address, a card or a phone number (a looser rule than
+  /// EmailAt's and NumberAt's: an '@'; or 7 digits with nothing but separators between them and
+  /// a separator, '+' or '(' among them; or 15 digits in one run; a bare run of fewer digits is
+  /// an id or a version, "Gecko/20100101"), a value with an escape sequence (it could hide
+  /// either), or a key that is sensitive or escaped.
+  bool may_have_pii = false;
   /// The text between the quotes of the top-level "ip" string value; npos when there is none.
   size_t ip_begin = std::string_view::npos, ip_end = std::string_view::npos;
 };
 
-std::optional<Survey> SurveyObject(std::string_view json) {
+enum ByteClass : uint8_t { kPlain, kDigit, kSeparator, kAt, kQuote, kBackslash };
+
+constexpr std::array<uint8_t, 256> kByteClass = [] {
+  std::array<uint8_t, 256> classes{};
+  for (int c = '0'; c <= '9'; ++c) classes[c] = kDigit;
+  for (char c : {' ', '-', '(', ')', '+'}) classes[static_cast<unsigned char>(c)] = kSeparator;
+  classes['@'] = kAt;
+  classes['"'] = kQuote;
+  classes['\\'] = kBackslash;
+  return classes;
+}();
+
+/// Surveys `json` in one pass over its bytes, without allocating. nullopt when a string is not
+/// closed. With `check_pii` false only the IP is looked for.
+std::optional<Survey> SurveyObject(std::string_view json, bool check_pii) {
   Survey survey;
   int depth = 0;
-  size_t pos = 0;
-  while (true) {
-    const size_t open = json.find('"', pos);
-    // Between strings: only structure, numbers and literals; track the depth.
-    for (size_t i = pos; i < std::min(open, json.size()); ++i) {
-      const char c = json[i];
-      if (c == '{' || c == '[') ++depth;
-      if (c == '}' || c == ']') --depth;
+  const char* const start = json.data();
+  const char* const end = start + json.size();
+  const char* p = start;
+  const char* ip_value_quote = nullptr;  // where the top-level "ip" key's string value starts
+  while (p < end) {
+    if (*p != '"') {  // structure, numbers and literals
+      if (*p == '{' || *p == '[') ++depth;
+      if (*p == '}' || *p == ']') --depth;
+      ++p;
+      continue;
     }
-    if (open == std::string_view::npos) break;
-    const size_t close = StringEnd(json, open + 1);
-    if (close == std::string_view::npos) return std::nullopt;
-    const std::string_view text = json.substr(open + 1, close - open - 1);
-    pos = close + 1;
-    if (pos < json.size() && json[pos] == ':') {  // a key
-      if (text.find('\\') != std::string_view::npos) {
-        survey.escaped_key = true;
-      } else if (PiiScrubber::IsSensitiveKey(text)) {
-        survey.may_have_pii = true;
+    const bool is_ip_value = p == ip_value_quote;
+    const char* const begin = ++p;
+    bool escaped = false, pii = false, decorated = false;
+    int run = 0;
+    while (true) {
+      // Most bytes are plain: skipped in a tight loop; any of them ends a run of digits.
+      const char* const plain = p;
+      while (p < end && kByteClass[static_cast<unsigned char>(*p)] == kPlain) ++p;
+      if (p != plain) {
+        run = 0;
+        decorated = false;
       }
-      if (depth == 1 && text == "ip" && pos + 1 < json.size() && json[pos + 1] == '"') {
-        const size_t end = StringEnd(json, pos + 2);
-        if (end == std::string_view::npos) return std::nullopt;
-        survey.ip_begin = pos + 2;
-        survey.ip_end = end;
-        if (MayHoldPii(json.substr(pos + 2, end - pos - 2))) survey.may_have_pii = true;
-        pos = end + 1;
+      if (p >= end) return std::nullopt;
+      const uint8_t k = kByteClass[static_cast<unsigned char>(*p)];
+      if (k == kQuote) {
+        break;
+      } else if (k == kDigit) {
+        ++run;
+        pii |= run >= 15 || (run >= 7 && decorated);
+      } else if (k == kSeparator) {
+        decorated |= run > 0 || *p == '+' || *p == '(';
+      } else if (k == kAt) {
+        pii = true;
+      } else {  // a backslash: its escape sequence is skipped
+        escaped = true;
+        ++p;
       }
-    } else if (MayHoldPii(text)) {
-      survey.may_have_pii = true;
+      ++p;
     }
+    const std::string_view text(begin, p - begin);
+    ++p;                         // the closing quote
+    if (p < end && *p == ':') {  // a key
+      if (check_pii && (escaped || PiiScrubber::IsSensitiveKey(text))) survey.may_have_pii = true;
+      if (depth == 1 && text == "ip") ip_value_quote = p + 1;
+    } else {
+      if (is_ip_value) {
+        survey.ip_begin = begin - start;
+        survey.ip_end = p - 1 - start;
+      }
+      if (check_pii && (pii || escaped)) survey.may_have_pii = true;
+    }
+    // The Rewriter will go through everything (the IP too): nothing more to learn.
+    if (survey.may_have_pii) return survey;
   }
   return survey;
 }
@@ -391,7 +397,8 @@ std::optional<std::string> TruncateIp(std::string_view ip) {
 }
 
 bool PiiScrubber::IsSensitiveKey(std::string_view key) {
-  // Lower case without '_' and '-', on the stack for the usual short keys.
+  // Lower case without '_' and '-', on the stack for the usual short keys; then one pass that
+  // tries only the words starting with each letter.
   char small[64];
   std::string large;
   char* k = small;
@@ -405,10 +412,26 @@ bool PiiScrubber::IsSensitiveKey(std::string_view key) {
     k[n++] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   }
   const std::string_view folded(k, n);
-  static constexpr std::string_view kWords[] = {"password", "passwd", "secret",       "token",
-                                                "apikey",   "ssn",    "authorization"};
-  return std::any_of(std::begin(kWords), std::end(kWords),
-                     [&](std::string_view w) { return folded.find(w) != std::string_view::npos; });
+  auto at = [&](size_t i, std::string_view word) { return folded.substr(i, word.size()) == word; };
+  for (size_t i = 0; i + 3 <= n; ++i) {
+    switch (folded[i]) {
+      case 'p':
+        if (at(i, "password") || at(i, "passwd")) return true;
+        break;
+      case 's':
+        if (at(i, "secret") || at(i, "ssn")) return true;
+        break;
+      case 't':
+        if (at(i, "token")) return true;
+        break;
+      case 'a':
+        if (at(i, "apikey") || at(i, "authorization")) return true;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
 }
 
 bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
@@ -456,11 +479,14 @@ bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
   return true;
 }
 
-bool PiiScrubber::Scrub(std::string_view json, std::string* out) const {
-  if (json.empty() || json[0] != '{') return false;
-  const std::optional<Survey> survey = SurveyObject(json);
+bool PiiScrubber::Scrub(std::string_view json, std::string* out, size_t clean_tail) const {
+  if ((!options_.scrub && !options_.truncate_ip) || json.empty() || json[0] != '{') return false;
+  // A clean tail is whole members after a comma: what comes before it is still well formed.
+  if (clean_tail >= json.size() - 1) clean_tail = 0;
+  const std::optional<Survey> survey =
+      SurveyObject(json.substr(0, json.size() - 1 - clean_tail), options_.scrub);
   if (!survey) return false;  // not the JSON this expects: left alone, as the Rewriter would
-  const bool scrub = options_.scrub && (survey->may_have_pii || survey->escaped_key);
+  const bool scrub = options_.scrub && survey->may_have_pii;
   const bool ip = options_.truncate_ip && survey->ip_begin != std::string_view::npos;
   if (!scrub && !ip) return false;
   const std::string_view ip_text =

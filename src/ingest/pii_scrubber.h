@@ -41,7 +41,9 @@ class PiiScrubber {
   /// minified the same way, to `*out` and returns true. When the only change is a top-level `ip`
   /// to truncate, it is spliced in and the rest is copied as it is. Text that is not a JSON
   /// object is left alone.
-  bool Scrub(std::string_view json, std::string* out) const;
+  /// `clean_tail`: bytes before the closing '}' known to need nothing (Event::clean_context_tail);
+  /// they are only looked at when something before them has to be rewritten.
+  bool Scrub(std::string_view json, std::string* out, size_t clean_tail = 0) const;
 
   /// Scrubs one string value (the first rule above); false when nothing changed.
   static bool ScrubString(std::string_view text, std::string* out);

@@ -15,7 +15,10 @@ void PrivacyFilter::Apply(event::Event* event) const {
   if (scrub_ && properties_.Scrub(event->properties_json, &out)) {
     event->properties_json = std::move(out);
   }
-  if (context_.Scrub(event->context_json, &out)) event->context_json = std::move(out);
+  if (context_.Scrub(event->context_json, &out, event->clean_context_tail)) {
+    event->context_json = std::move(out);
+    event->clean_context_tail = 0;  // rewritten whole: its tail moved, and is clean anyway
+  }
 }
 
 }  // namespace ca::ingest

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "event/json_string.h"
+
 namespace ca::ingest {
 
 Sessionizer::Sessionizer() : Sessionizer(Options()) {}
@@ -14,43 +16,104 @@ Sessionizer::Sessionizer(Options options) : options_(options) {}
 SessionContext Sessionizer::Assign(std::string_view tenant, std::string_view sender,
                                    int64_t timestamp_ms, int64_t received_at_ms,
                                    SessionContext first) {
-  std::string key;
-  key.reserve(tenant.size() + 1 + sender.size());
-  key.append(tenant).push_back('\0');
-  key.append(sender);
-  const uint64_t hash = XXH3_64bits(key.data(), key.size());
+  const SessionSeed seed{first.entry_path, first.referrer_host, first.channel,
+                         first.utm_source, first.utm_medium,    first.utm_campaign};
+  SessionContext out;
+  Visit(tenant, sender, timestamp_ms, received_at_ms, seed,
+        [&](const SessionContext& context, const std::string&) { out = context; });
+  return out;
+}
+
+void Sessionizer::Assign(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
+                         int64_t received_at_ms, const SessionSeed& first, Rendered* out) {
+  Visit(tenant, sender, timestamp_ms, received_at_ms, first,
+        [&](const SessionContext& context, const std::string& members_after_id) {
+          out->id.assign(context.id);
+          out->members_after_id.assign(members_after_id);
+        });
+}
+
+template <typename Use>
+void Sessionizer::Visit(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
+                        int64_t received_at_ms, const SessionSeed& first, Use use) {
+  const uint64_t hash = KeyHash(tenant, sender);
   Shard& shard = shards_[hash % kShards];
   std::lock_guard lock(shard.mu);
-  auto it = shard.open.find(key);
-  if (it != shard.open.end()) {
+  auto it = shard.open.find(hash);
+  // Two senders with one 64-bit hash (about never): the later one takes the slot over.
+  const bool same_sender =
+      it != shard.open.end() &&
+      it->second.tenant_and_sender.size() == tenant.size() + 1 + sender.size() &&
+      it->second.tenant_and_sender.compare(0, tenant.size(), tenant) == 0 &&
+      it->second.tenant_and_sender.compare(tenant.size() + 1, sender.size(), sender) == 0;
+  if (same_sender) {
     Open& s = it->second;
     if (timestamp_ms >= s.start_ms - options_.gap_ms &&
         timestamp_ms <= s.last_ms + options_.gap_ms) {
       s.start_ms = std::min(s.start_ms, timestamp_ms);
       s.last_ms = std::max(s.last_ms, timestamp_ms);
       s.touched_at_ms = received_at_ms;
-      if (s.context.entry_path.empty() && !first.entry_path.empty()) {
+      if (s.context.entry_path.empty() && first.has_page()) {
         // The session began without a page (an identify, a login): its first page is its entry.
-        first.id = std::move(s.context.id);
-        s.context = std::move(first);
+        Seed(first, &s.context);
+        s.members_after_id = RenderMembersAfterId(s.context);
       }
-      return s.context;
+      use(s.context, s.members_after_id);
+      return;
     }
-    // Later than the gap: a new session. Much earlier: an old session of its own, which does
-    // not replace the open one.
+    // Much earlier than the open session: an old session of its own, which does not replace
+    // the open one. Later than the gap: a new session.
     if (timestamp_ms < s.start_ms) {
-      first.id = SessionIdFor(hash, timestamp_ms);
-      return first;
+      SessionContext old;
+      Seed(first, &old);
+      old.id = SessionIdFor(hash, timestamp_ms);
+      use(old, RenderMembersAfterId(old));
+      return;
     }
-  } else if (shard.open.size() >= options_.max_senders / kShards) {
+  } else if (it == shard.open.end() && shard.open.size() >= options_.max_senders / kShards) {
     MakeRoom(shard, received_at_ms);
   }
-  first.id = SessionIdFor(hash, timestamp_ms);
-  Open& s = shard.open[key];
-  s.context = first;
+  Open& s = shard.open[hash];
+  s.tenant_and_sender.assign(tenant).push_back('\0');
+  s.tenant_and_sender.append(sender);
+  Seed(first, &s.context);
+  s.context.id = SessionIdFor(hash, timestamp_ms);
+  s.members_after_id = RenderMembersAfterId(s.context);
   s.start_ms = s.last_ms = timestamp_ms;
   s.touched_at_ms = received_at_ms;
-  return first;
+  use(s.context, s.members_after_id);
+}
+
+uint64_t Sessionizer::KeyHash(std::string_view tenant, std::string_view sender) {
+  return XXH3_64bits_withSeed(sender.data(), sender.size(),
+                              XXH3_64bits(tenant.data(), tenant.size()));
+}
+
+void Sessionizer::Seed(const SessionSeed& seed, SessionContext* context) {
+  context->entry_path.assign(seed.entry_path);
+  context->referrer_host.assign(seed.referrer_host);
+  context->channel.assign(seed.channel);
+  context->utm_source.assign(seed.utm_source);
+  context->utm_medium.assign(seed.utm_medium);
+  context->utm_campaign.assign(seed.utm_campaign);
+}
+
+std::string Sessionizer::RenderMembersAfterId(const SessionContext& context) {
+  std::string out;
+  auto add = [&](std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    out.push_back(',');
+    event::AppendJsonString(key, &out);
+    out.push_back(':');
+    event::AppendJsonString(value, &out);
+  };
+  add("entry_path", context.entry_path);
+  add("referrer_host", context.referrer_host);
+  add("channel", context.channel);
+  add("utm_source", context.utm_source);
+  add("utm_medium", context.utm_medium);
+  add("utm_campaign", context.utm_campaign);
+  return out;
 }
 
 std::string Sessionizer::SessionIdFor(uint64_t sender_hash, int64_t start_ms) {

@@ -62,6 +62,26 @@ TEST(SessionizerTest, OutOfOrderEventsJoinTheSessionTheyBelongTo) {
   EXPECT_EQ(s.Assign("acme", "u1", kT0 + kMinute, kT0, {}).id, a);
 }
 
+TEST(SessionizerTest, EnrichmentGetsTheSessionRenderedOnce) {
+  Sessionizer s;
+  Sessionizer::Rendered out;
+  const SessionSeed seed{"/jobs", "google.com", "search", "", "", "w48"};
+  s.Assign("acme", "u1", kT0, kT0, seed, &out);
+  EXPECT_EQ(out.members_after_id,
+            R"(,"entry_path":"/jobs","referrer_host":"google.com","channel":"search",)"
+            R"("utm_campaign":"w48")");
+  const std::string id = out.id;
+  EXPECT_EQ(id, s.Assign("acme", "u1", kT0, kT0, SessionContext()).id);
+  // A later event of the session gets the same, whatever its own page.
+  s.Assign("acme", "u1", kT0 + kMinute, kT0, SessionSeed{"/other", "", "direct"}, &out);
+  EXPECT_EQ(out.id, id);
+  EXPECT_EQ(out.members_after_id.substr(0, 22), R"(,"entry_path":"/jobs",)");
+  // A session without a page has nothing after its id.
+  s.Assign("acme", "u2", kT0, kT0, SessionSeed{}, &out);
+  EXPECT_EQ(out.members_after_id, "");
+  EXPECT_NE(out.id, id);
+}
+
 TEST(SessionizerTest, MemoryStaysBounded) {
   Sessionizer::Options options;
   options.max_senders = 160;  // 10 per shard

@@ -104,14 +104,17 @@ void Anonymize(event::Event* event) {
 
 void StripAnonymized(event::Event* event) {
   if ((event->flags & event::kFlagAnonymized) == 0) return;
+  // True when something was removed (the object is then written anew).
   auto strip = [](std::string* json, std::initializer_list<const char*> keys) {
     nlohmann::json object = nlohmann::json::parse(*json, nullptr, /*allow_exceptions=*/false);
-    if (!object.is_object()) return;
+    if (!object.is_object()) return false;
     size_t erased = 0;
     for (const char* key : keys) erased += object.erase(key);
-    if (erased > 0) *json = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (erased == 0) return false;
+    *json = object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return true;
   };
-  strip(&event->context_json, {"ip", "traits"});
+  if (strip(&event->context_json, {"ip", "traits"})) event->clean_context_tail = 0;
   strip(&event->properties_json, {"traits"});
 }
 
