@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -381,15 +382,22 @@ PiiScrubber::PiiScrubber() = default;
 PiiScrubber::PiiScrubber(Options options) : options_(std::move(options)) {}
 
 std::optional<std::string> TruncateIp(std::string_view ip) {
-  const std::string text(ip);
+  ip = ip.substr(0, ip.find('\0'));  // what inet_pton would read
+  char text[INET6_ADDRSTRLEN];
+  if (ip.size() >= sizeof text) return std::nullopt;
+  std::memcpy(text, ip.data(), ip.size());
+  text[ip.size()] = '\0';
   char buf[INET6_ADDRSTRLEN];
   in_addr v4;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+  if (inet_pton(AF_INET, text, &v4) == 1) {
+    // inet_pton takes only the canonical dotted quad (no leading zeros): its last part becomes 0.
+    const size_t dot = ip.rfind('.');
+    if (dot != std::string_view::npos) return std::string(ip.substr(0, dot + 1)) + "0";
     reinterpret_cast<unsigned char*>(&v4.s_addr)[3] = 0;
     return std::string(inet_ntop(AF_INET, &v4, buf, sizeof(buf)));
   }
   in6_addr v6;
-  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+  if (inet_pton(AF_INET6, text, &v6) == 1) {
     std::fill(v6.s6_addr + 6, v6.s6_addr + 16, 0);
     return std::string(inet_ntop(AF_INET6, &v6, buf, sizeof(buf)));
   }

@@ -106,6 +106,9 @@ TEST(PiiScrubberTest, IpAddressesAreTruncated) {
   EXPECT_EQ(TruncateIp("::1"), "::");
   EXPECT_EQ(TruncateIp("not an ip"), std::nullopt);
   EXPECT_EQ(TruncateIp("203.0.113.77:80"), std::nullopt);
+  EXPECT_EQ(TruncateIp("010.0.113.77"), std::nullopt);  // not a canonical dotted quad
+  EXPECT_EQ(TruncateIp(std::string_view("203.0.113.77\0.5", 15)), "203.0.113.0");
+  EXPECT_EQ(TruncateIp("::ffff:203.0.113.77"), "::");
 
   const PiiScrubber context({.truncate_ip = true});
   std::string out;
