@@ -172,6 +172,7 @@ std::optional<Survey> SurveyObject(std::string_view json, bool check_pii) {
       } else if (k == kAt) {
         pii = true;
       } else {  // a backslash: its escape sequence is skipped
+        if (end - p < 2) return std::nullopt;
         escaped = true;
         ++p;
       }

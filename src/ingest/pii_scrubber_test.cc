@@ -211,7 +211,8 @@ TEST(PiiScrubberTest, WholeSensitiveObjectsAndArraysAreRedacted) {
 TEST(PiiScrubberTest, NonObjectsAndBrokenTextAreLeftAlone) {
   const PiiScrubber scrubber;
   std::string out = "unchanged";
-  for (const char* text : {"", "[\"a@b.io\"]", "\"a@b.io\"", R"({"a":"a@b.io")", R"({"a@b.io")"}) {
+  for (const char* text : {"", "[\"a@b.io\"]", "\"a@b.io\"", R"({"a":"a@b.io")", R"({"a@b.io")",
+                           R"({"a":"a@b.io\)", R"({"ip":"1.2.3.4\)"}) {
     EXPECT_FALSE(scrubber.Scrub(text, &out)) << text;
   }
   EXPECT_EQ(out, "unchanged");
