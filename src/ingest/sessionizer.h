@@ -55,8 +55,8 @@ class Sessionizer {
     /// (`,"entry_path":"/jobs","channel":"search"`; empty values left out).
     std::string members_after_id;
   };
-  /// The same as Rendered, without allocating on the way of a known session (`*out`'s strings
-  /// keep their capacity).
+  /// The same session, as enrichment wants it (Rendered), without allocating on the way of a
+  /// known session (`*out`'s strings keep their capacity).
   void Assign(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
               int64_t received_at_ms, const SessionSeed& first, Rendered* out);
 

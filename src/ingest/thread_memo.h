@@ -15,7 +15,7 @@ namespace ca::ingest {
 /// allocation once the slots have grown to their keys. Enrichment keeps, in such memos, the
 /// parts it rendered for a user agent or a URL, which repeat from event to event.
 ///
-/// Entries belong to an owner (MemoOwner), so that two enrichers with different sources never
+/// Entries belong to an owner (NewMemoOwner), so that two enrichers with different sources never
 /// see each other's values, even when one is created where the other was destroyed.
 template <typename Value>
 class ThreadMemo {
