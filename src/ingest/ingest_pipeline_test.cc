@@ -226,9 +226,11 @@ TEST_F(IngestPipelineTest, ARealtimeEventOvertakesABacklogOfBatchEvents) {
   std::mutex mu;
   std::vector<std::string> order;
   std::atomic<bool> release{false};
+  std::atomic<bool> holding{false};
   lanes.Subscribe([&](const event::Event& e, Lane) {
     // A consumer that is stuck on its first event until the offer is durable: everything else
     // piles up behind it.
+    holding = true;
     while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::lock_guard lock(mu);
     order.push_back(e.event_id);
@@ -238,6 +240,11 @@ TEST_F(IngestPipelineTest, ARealtimeEventOvertakesABacklogOfBatchEvents) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5000; ++i) ids.push_back("batch-" + std::to_string(i));
   ASSERT_TRUE(CommitAndWait(*pipeline_, Batch(ids)).ok());
+  // The consumer's thread may not have taken batch-0 yet on a busy machine: the offer comes
+  // once it has (else the offer would rightly be first).
+  for (int i = 0; i < 10000 && !holding; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(holding);
   DecodedBatch offer = Batch({"offer-1"});
   offer.events[0].type = "offer_received";
   ASSERT_TRUE(CommitAndWait(*pipeline_, std::move(offer)).ok());
