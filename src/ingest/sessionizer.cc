@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "event/json_string.h"
+#include "ingest/tenant_key.h"
 
 namespace ca::ingest {
 
@@ -36,16 +37,13 @@ void Sessionizer::Assign(std::string_view tenant, std::string_view sender, int64
 template <typename Use>
 void Sessionizer::Visit(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
                         int64_t received_at_ms, const SessionSeed& first, Use use) {
-  const uint64_t hash = KeyHash(tenant, sender);
+  const uint64_t hash = TenantKeyHash(tenant, sender);
   Shard& shard = shards_[hash % kShards];
   std::lock_guard lock(shard.mu);
   auto it = shard.open.find(hash);
   // Two senders with one 64-bit hash (about never): the later one takes the slot over.
   const bool same_sender =
-      it != shard.open.end() &&
-      it->second.tenant_and_sender.size() == tenant.size() + 1 + sender.size() &&
-      it->second.tenant_and_sender.compare(0, tenant.size(), tenant) == 0 &&
-      it->second.tenant_and_sender.compare(tenant.size() + 1, sender.size(), sender) == 0;
+      it != shard.open.end() && IsTenantKey(it->second.tenant_and_sender, tenant, sender);
   if (same_sender) {
     Open& s = it->second;
     if (timestamp_ms >= s.start_ms - options_.gap_ms &&
@@ -74,19 +72,13 @@ void Sessionizer::Visit(std::string_view tenant, std::string_view sender, int64_
     MakeRoom(shard, received_at_ms);
   }
   Open& s = shard.open[hash];
-  s.tenant_and_sender.assign(tenant).push_back('\0');
-  s.tenant_and_sender.append(sender);
+  s.tenant_and_sender = TenantKey(tenant, sender);
   Seed(first, &s.context);
   s.context.id = SessionIdFor(hash, timestamp_ms);
   s.members_after_id = RenderMembersAfterId(s.context);
   s.start_ms = s.last_ms = timestamp_ms;
   s.touched_at_ms = received_at_ms;
   use(s.context, s.members_after_id);
-}
-
-uint64_t Sessionizer::KeyHash(std::string_view tenant, std::string_view sender) {
-  return XXH3_64bits_withSeed(sender.data(), sender.size(),
-                              XXH3_64bits(tenant.data(), tenant.size()));
 }
 
 void Sessionizer::Seed(const SessionSeed& seed, SessionContext* context) {

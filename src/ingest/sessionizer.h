@@ -64,7 +64,7 @@ class Sessionizer {
 
  private:
   struct Open {
-    std::string tenant_and_sender;  // "tenant\0sender": the map is keyed by its hash
+    std::string tenant_and_sender;  // TenantKey: the map is keyed by its TenantKeyHash
     SessionContext context;
     std::string members_after_id;  // RenderMembersAfterId(context)
     int64_t start_ms = 0;
@@ -73,10 +73,9 @@ class Sessionizer {
   };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<uint64_t, Open> open;  // by KeyHash; guarded by mu
+    std::unordered_map<uint64_t, Open> open;  // by TenantKeyHash; guarded by mu
   };
   static constexpr size_t kShards = 16;
-  static uint64_t KeyHash(std::string_view tenant, std::string_view sender);
   static std::string SessionIdFor(uint64_t sender_hash, int64_t start_ms);
   static void Seed(const SessionSeed& seed, SessionContext* context);
   static std::string RenderMembersAfterId(const SessionContext& context);

@@ -1,11 +1,11 @@
 #include "services/user_profile_service.h"
 
 #include <spdlog/spdlog.h>
-#include <xxhash.h>
 
 #include <utility>
 
 #include "base/clock.h"
+#include "ingest/tenant_key.h"
 
 namespace ca::services {
 
@@ -16,33 +16,14 @@ UserProfileService::UserProfileService(state::StateStore* store, int64_t ttl_ms,
       max_entries_(max_entries),
       now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(NowMillis)) {}
 
-std::string UserProfileService::Key(std::string_view tenant, std::string_view user_id) {
-  std::string key(tenant);
-  key.push_back('\0');
-  key.append(user_id);
-  return key;
-}
-
-uint64_t UserProfileService::KeyHash(std::string_view tenant, std::string_view user_id) {
-  return XXH3_64bits_withSeed(user_id.data(), user_id.size(),
-                              XXH3_64bits(tenant.data(), tenant.size()));
-}
-
-bool UserProfileService::SameKey(const std::string& key, std::string_view tenant,
-                                 std::string_view user_id) {
-  return key.size() == tenant.size() + 1 + user_id.size() &&
-         key.compare(0, tenant.size(), tenant) == 0 &&
-         key.compare(tenant.size() + 1, user_id.size(), user_id) == 0;
-}
-
 std::optional<ingest::UserProfile> UserProfileService::Find(std::string_view tenant,
                                                             std::string_view user_id) {
-  const uint64_t hash = KeyHash(tenant, user_id);
+  const uint64_t hash = ingest::TenantKeyHash(tenant, user_id);
   const int64_t now = now_ms_();
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(hash);
-    if (it != cache_.end() && SameKey(it->second.key, tenant, user_id) &&
+    if (it != cache_.end() && ingest::IsTenantKey(it->second.key, tenant, user_id) &&
         now - it->second.loaded_at_ms < ttl_ms_) {
       return it->second.profile;
     }
@@ -61,7 +42,7 @@ std::optional<ingest::UserProfile> UserProfileService::Find(std::string_view ten
   std::lock_guard lock(mu_);
   if (cache_.size() >= max_entries_) cache_.clear();
   // Two users with one 64-bit hash (about never): the later one takes the entry over.
-  cache_[hash] = {Key(tenant, user_id), profile, now};
+  cache_[hash] = {ingest::TenantKey(tenant, user_id), profile, now};
   return profile;
 }
 
@@ -72,7 +53,7 @@ void UserProfileService::Identify(std::string_view tenant, std::string_view user
                  s.ToString());
   }
   std::lock_guard lock(mu_);
-  cache_.erase(KeyHash(tenant, user_id));
+  cache_.erase(ingest::TenantKeyHash(tenant, user_id));
 }
 
 }  // namespace ca::services

@@ -30,20 +30,17 @@ class UserProfileService : public ingest::UserProfiles {
 
  private:
   struct Entry {
-    std::string key;  // Key(tenant, user_id): the map is keyed by its hash
+    std::string key;  // ingest::TenantKey: the map is keyed by its TenantKeyHash
     std::optional<ingest::UserProfile> profile;
     int64_t loaded_at_ms = 0;
   };
-  static std::string Key(std::string_view tenant, std::string_view user_id);
-  static uint64_t KeyHash(std::string_view tenant, std::string_view user_id);
-  static bool SameKey(const std::string& key, std::string_view tenant, std::string_view user_id);
 
   state::StateStore* const store_;
   const int64_t ttl_ms_;
   const size_t max_entries_;
   const std::function<int64_t()> now_ms_;
   std::mutex mu_;
-  std::unordered_map<uint64_t, Entry> cache_;  // by KeyHash; guarded by mu_
+  std::unordered_map<uint64_t, Entry> cache_;  // by TenantKeyHash; guarded by mu_
 };
 
 }  // namespace ca::services
