@@ -48,33 +48,38 @@ std::string NativeBatch(uint64_t first_id, int count, int64_t timestamp_ms) {
   return body;
 }
 
+namespace {
+
+constexpr const char* kAgents[] = {
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.6099.43 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 "
+    "Safari/537.36",
+    "Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.61",
+    "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+};
+constexpr const char* kReferrers[] = {
+    "https://www.google.com/", "https://www.linkedin.com/feed/",   "",
+    "https://t.co/abc",        "https://news.example.org/careers", "https://mail.google.com/"};
+
+}  // namespace
+
 std::string NativeBatchWithBrowserContext(uint64_t first_id, int count, int64_t timestamp_ms) {
-  static constexpr const char* kAgents[] = {
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/120.0.0.0 Safari/537.36",
-      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-      "Version/17.1 Safari/605.1.15",
-      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-      "Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
-      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/120.0.6099.43 Mobile Safari/537.36",
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
-      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 "
-      "Safari/537.36",
-      "Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-      "Version/17.1 Mobile/15E148 Safari/604.1",
-      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.61",
-      "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
-      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-      "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/120.0.0.0 Safari/537.36",
-      "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-  };
-  static constexpr const char* kReferrers[] = {
-      "https://www.google.com/", "https://www.linkedin.com/feed/",   "",
-      "https://t.co/abc",        "https://news.example.org/careers", "https://mail.google.com/"};
   std::string body = "{\"events\":[";
   char buf[1536];
   for (int i = 0; i < count; ++i) {
@@ -94,6 +99,47 @@ std::string NativeBatchWithBrowserContext(uint64_t first_id, int count, int64_t 
         static_cast<unsigned long long>(id % 256), static_cast<unsigned long long>(user % 250 + 1),
         kAgents[user % std::size(kAgents)], static_cast<unsigned long long>(id % 5000), utm,
         static_cast<unsigned long long>(id % 5000), kReferrers[id % std::size(kReferrers)]);
+    body.append(buf, n);
+  }
+  body += "]}";
+  return body;
+}
+
+std::string NativeBatchOfVisits(uint64_t first_id, int count, int64_t timestamp_ms) {
+  constexpr uint64_t kVisitEvents = 10;  // what tracker.js sends in one batch
+  constexpr uint64_t kEventsPerPage = 3;
+  std::string body = "{\"events\":[";
+  char buf[1536];
+  char referrer[96];
+  for (int i = 0; i < count; ++i) {
+    const uint64_t id = first_id + i;
+    const uint64_t visit = id / kVisitEvents;
+    const uint64_t user = visit % 10000;
+    const uint64_t step = id % kVisitEvents / kEventsPerPage;  // the visit's page: 0 = landing
+    const uint64_t page = (visit * 7 + step) % 5000;
+    const char* utm = step == 0 && visit % 8 == 0
+                          ? "?utm_source=newsletter&utm_medium=email&utm_campaign=w48"
+                          : "";
+    if (step == 0) {
+      std::snprintf(referrer, sizeof referrer, "%s", kReferrers[visit % std::size(kReferrers)]);
+    } else {
+      std::snprintf(referrer, sizeof referrer, "https://jobs.example.com/jobs/%llu",
+                    static_cast<unsigned long long>((visit * 7 + step - 1) % 5000));
+    }
+    int n = std::snprintf(
+        buf, sizeof buf,
+        R"(%s{"event_id":"bench-%llu","type":"%s","user_id":"user-%llu",)"
+        R"("timestamp":%lld,"properties":%s,"context":{"ip":"%llu.%llu.%llu.%llu",)"
+        R"("user_agent":"%s","locale":"en-GB","page":{"url":"https://jobs.example.com/jobs/%llu%s",)"
+        R"("path":"/jobs/%llu","referrer":"%s","title":"Senior engineer"}}})",
+        i ? "," : "", static_cast<unsigned long long>(id), kShapes[id % kShapes.size()].type,
+        static_cast<unsigned long long>(user), static_cast<long long>(timestamp_ms),
+        Properties(id).c_str(), static_cast<unsigned long long>(1 + user % 223),
+        static_cast<unsigned long long>(user / 256 % 256),
+        static_cast<unsigned long long>(user % 256),
+        static_cast<unsigned long long>(user % 250 + 1), kAgents[user % std::size(kAgents)],
+        static_cast<unsigned long long>(page), utm, static_cast<unsigned long long>(page),
+        referrer);
     body.append(buf, n);
   }
   body += "]}";

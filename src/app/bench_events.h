@@ -15,6 +15,10 @@ std::string NativeBatch(uint64_t first_id, int count, int64_t timestamp_ms);
 /// a dozen real user agents, a client IP among 50,000, a page URL (with UTM parameters on one
 /// event in eight) and a referrer; no session id, so that the server sessionises them.
 std::string NativeBatchWithBrowserContext(uint64_t first_id, int count, int64_t timestamp_ms);
+/// Browser events as browsers send them: visits of 10 events (one tracker.js batch) by one user
+/// from one IP and user agent, three events per page, the landing page with a referrer (and UTM
+/// parameters on one visit in eight), later pages referred by the previous one.
+std::string NativeBatchOfVisits(uint64_t first_id, int count, int64_t timestamp_ms);
 std::string ClickHouseRows(uint64_t first_id, int count, int64_t timestamp_ms);
 
 }  // namespace ca::app

@@ -60,7 +60,9 @@ struct IngestBenchFlags {
   /// "base": decode, validate, dedup, WAL (privacy off); "full": also consent rules, enrichment
   /// (user agents, geo with --geo-db, URLs, sessions, profiles) and the privacy stage.
   std::string stages = "base";
-  std::string context = "simple";  ///< "simple" (NativeBatch) or "browser" (with browser context)
+  /// "simple" (NativeBatch), "browser" (every event another browser: NativeBatchWithBrowserContext)
+  /// or "visits" (browsers' own batches: NativeBatchOfVisits).
+  std::string context = "simple";
   std::string geo_db;
 };
 
@@ -116,9 +118,11 @@ void RunIngestBench(const IngestBenchFlags& flags) {
   bodies.reserve(batches);
   uint64_t body_bytes = 0;
   for (uint64_t b = 0; b < batches; ++b) {
+    const uint64_t first = b * flags.batch;
     bodies.push_back(flags.context == "browser"
-                         ? NativeBatchWithBrowserContext(b * flags.batch, flags.batch, now)
-                         : NativeBatch(b * flags.batch, flags.batch, now));
+                         ? NativeBatchWithBrowserContext(first, flags.batch, now)
+                     : flags.context == "visits" ? NativeBatchOfVisits(first, flags.batch, now)
+                                                 : NativeBatch(first, flags.batch, now));
     body_bytes += bodies.back().size();
   }
 
@@ -566,7 +570,8 @@ void AddBenchCommand(CLI::App* app) {
       ->capture_default_str();
   ingest_cmd
       ->add_option("--context", ingest_flags->context,
-                   "simple, or browser (user agent, IP, page URL, referrer)")
+                   "simple; browser (user agent, IP, page URL, referrer; every event from another "
+                   "browser); or visits (the same context, 10 events per visit and browser)")
       ->capture_default_str();
   ingest_cmd->add_option("--geo-db", ingest_flags->geo_db, "MaxMind DB for --stages full");
   ingest_cmd->callback([ingest_flags] { RunIngestBench(*ingest_flags); });
