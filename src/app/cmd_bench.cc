@@ -567,11 +567,13 @@ void AddBenchCommand(CLI::App* app) {
       ->add_option("--stages", ingest_flags->stages,
                    "base (decode, validate, dedup, WAL) or full (also consent, enrichment "
                    "and privacy)")
+      ->check(CLI::IsMember({"base", "full"}))
       ->capture_default_str();
   ingest_cmd
       ->add_option("--context", ingest_flags->context,
                    "simple; browser (user agent, IP, page URL, referrer; every event from another "
                    "browser); or visits (the same context, 10 events per visit and browser)")
+      ->check(CLI::IsMember({"simple", "browser", "visits"}))
       ->capture_default_str();
   ingest_cmd->add_option("--geo-db", ingest_flags->geo_db, "MaxMind DB for --stages full");
   ingest_cmd->callback([ingest_flags] { RunIngestBench(*ingest_flags); });
