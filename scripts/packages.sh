@@ -12,7 +12,7 @@
 CA_BUILD_PACKAGES=(
   cmake ninja-build g++ clang ccache clang-format pkg-config
   libboost-dev libsimdjson-dev nlohmann-json3-dev libzstd-dev liblz4-dev libxxhash-dev libssl-dev
-  libsqlite3-dev zlib1g-dev libcctz-dev tzdata libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
+  libsqlite3-dev libpq-dev zlib1g-dev libcctz-dev tzdata libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev libyaml-cpp-dev uap-core libmaxminddb-dev
   libclang-rt-14-dev
@@ -22,7 +22,7 @@ CA_BUILD_PACKAGES=(
 # Tools used by the tests, the benchmarks and the demo.
 CA_TEST_PACKAGES=(
   sqlite3 wrk procps coreutils util-linux
-  clickhouse-server clickhouse-client postgresql
+  clickhouse-server clickhouse-client postgresql prometheus
   libmaxmind-db-writer-perl
 )
 
