@@ -43,53 +43,16 @@ ch_query() {
   curl -sSf "http://127.0.0.1:$port/?allow_experimental_low_cardinality_type=1" --data-binary "$sql" "$@"
 }
 
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-
-# start_postgres DIR PORT: a private PostgreSQL 15 cluster in DIR (owned by the postgres user, as
-# initdb requires when run as root), listening on 127.0.0.1:PORT and a socket in DIR; sets PG_DIR
-# and PG_PORT. Bulk-load settings: wal_level minimal (COPY into a table created in the same
-# transaction writes no WAL), asynchronous commit; 1 GiB of shared buffers.
-start_postgres() {
-  local dir=$1 port=$2
-  mkdir -p "$dir"
-  local as=()
-  if [ "$(id -u)" = 0 ]; then
-    chown postgres: "$dir"
-    as=(runuser -u postgres --)
-  fi
-  "${as[@]}" "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
-    > "$dir/initdb.log" 2>&1 || { tail -20 "$dir/initdb.log" >&2; return 1; }
-  cat >> "$dir/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$dir'
-shared_buffers = 1GB
-work_mem = 256MB
-maintenance_work_mem = 1GB
-wal_level = minimal
-max_wal_senders = 0
-synchronous_commit = off
-max_wal_size = 4GB
-checkpoint_timeout = 30min
-timezone = 'UTC'
-CONF
-  "${as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w start > /dev/null ||
-    { tail -20 "$dir/log" >&2; return 1; }
-  PG_DIR=$dir
-  PG_PORT=$port
-  PG_PID=$(head -1 "$dir/data/postmaster.pid")
-}
-
-# pg_psql ARGS...: psql on the private cluster as postgres, no psqlrc, stop on the first error.
-pg_psql() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
-
-stop_postgres() {
-  [ -n "${PG_PID:-}" ] || return 0
-  kill -INT "$PG_PID" 2> /dev/null || true  # SIGINT is PostgreSQL's "fast" shutdown
-  for _ in $(seq 1 100); do kill -0 "$PG_PID" 2> /dev/null || break; sleep 0.2; done
-  kill -9 "$PG_PID" 2> /dev/null || true
-  PG_PID=
-}
+# start_postgres DIR PORT / stop_postgres / pg_psql: scripts/lib-postgres.sh (a private PostgreSQL 15
+# cluster in DIR on 127.0.0.1:PORT, stopped by its pid; sets PG_DIR, PG_PORT and PG_PID), with
+# bulk-load settings: wal_level minimal (COPY into a table created in the same transaction writes no
+# WAL), asynchronous commit; 1 GiB of shared buffers.
+# shellcheck source=scripts/lib-postgres.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib-postgres.sh"
+PG_SETTINGS=(
+  shared_buffers=1GB work_mem=256MB maintenance_work_mem=1GB wal_level=minimal max_wal_senders=0
+  synchronous_commit=off max_wal_size=4GB checkpoint_timeout=30min
+)
 
 # sqlite_exec DB: runs the sqlite3 shell on DB with the commands on stdin (SQLite is a library:
 # nothing to start or stop). A 1 GiB page cache for every session.

@@ -64,6 +64,42 @@ class FakeStore : public StateStore {
     return Internal("unused");
   }
   Status ForgetUser(std::string_view, std::string_view) override { return Internal("unused"); }
+  Status AddDailyUserMetrics(std::string_view, int64_t,
+                             const std::vector<DailyUserMetricsRow>&) override {
+    return Internal("unused");
+  }
+  Result<std::optional<int64_t>> ConsumerPosition(std::string_view) override {
+    return Internal("unused");
+  }
+  Result<std::vector<DailyUserMetricsRow>> ListDailyUserMetrics(std::string_view, std::string_view,
+                                                                int64_t, int64_t) override {
+    return Internal("unused");
+  }
+  Status ReplaceDailyUserMetrics(std::string_view, int64_t,
+                                 const std::vector<DailyUserMetricsRow>&) override {
+    return Internal("unused");
+  }
+  Status UpsertMarketTrends(std::string_view, const std::vector<MarketTrendRow>&) override {
+    return Internal("unused");
+  }
+  Result<std::vector<MarketTrendRow>> ListMarketTrends(std::string_view, std::string_view,
+                                                       std::string_view, int64_t,
+                                                       int64_t) override {
+    return Internal("unused");
+  }
+  Status RecordJobRun(std::string_view, const JobRunRow&) override { return Internal("unused"); }
+  Result<std::vector<JobRunRow>> ListJobRuns(std::string_view, size_t) override {
+    return Internal("unused");
+  }
+  Status UpsertExternalValues(std::string_view, ExternalSeries,
+                              const std::vector<ExternalValueRow>&) override {
+    return Internal("unused");
+  }
+  Result<std::vector<ExternalValueRow>> ListExternalValues(std::string_view, ExternalSeries,
+                                                           std::string_view, std::string_view,
+                                                           int64_t, int64_t) override {
+    return Internal("unused");
+  }
 
   Result<std::optional<KeyMatch>> LookupKey(std::string_view key) override {
     calls.fetch_add(1);

@@ -3,7 +3,9 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <charconv>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -83,7 +85,178 @@ constexpr Migration kMigrations[] = {
      "  traits_json TEXT NOT NULL,"
      "  updated_at_ms BIGINT NOT NULL,"
      "  PRIMARY KEY (tenant_id, user_id));"},
+    // Rollups (docs/rollups.md) and the positions of the consumers that keep them.
+    {6,
+     "CREATE TABLE daily_user_metrics ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  day BIGINT NOT NULL,"
+     "  page_views BIGINT NOT NULL DEFAULT 0,"
+     "  job_views BIGINT NOT NULL DEFAULT 0,"
+     "  saves BIGINT NOT NULL DEFAULT 0,"
+     "  applications BIGINT NOT NULL DEFAULT 0,"
+     "  responses BIGINT NOT NULL DEFAULT 0,"
+     "  interviews BIGINT NOT NULL DEFAULT 0,"
+     "  offers BIGINT NOT NULL DEFAULT 0,"
+     "  seconds_spent DOUBLE PRECISION NOT NULL DEFAULT 0,"
+     "  PRIMARY KEY (tenant_id, user_id, day));"
+     "CREATE INDEX daily_user_metrics_by_day ON daily_user_metrics (tenant_id, day);"
+     "CREATE TABLE consumer_positions ("
+     "  name TEXT PRIMARY KEY,"
+     "  position BIGINT NOT NULL,"
+     "  updated_at_ms BIGINT NOT NULL);"
+     // Imported external data (docs/api/market-data.md); *_key columns hold NormaliseKey.
+     "CREATE TABLE job_market_trends ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  day BIGINT NOT NULL,"
+     "  industry TEXT NOT NULL,"
+     "  location TEXT NOT NULL,"
+     "  industry_key TEXT NOT NULL,"
+     "  location_key TEXT NOT NULL,"
+     "  average_salary DOUBLE PRECISION NOT NULL,"
+     "  postings BIGINT NOT NULL,"
+     "  competition DOUBLE PRECISION NOT NULL,"
+     "  PRIMARY KEY (tenant_id, industry_key, location_key, day));"
+     "CREATE TABLE industry_benchmarks ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  day BIGINT NOT NULL,"
+     "  scope TEXT NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  scope_key TEXT NOT NULL,"
+     "  name_key TEXT NOT NULL,"
+     "  value DOUBLE PRECISION NOT NULL,"
+     "  PRIMARY KEY (tenant_id, scope_key, name_key, day));"
+     "CREATE TABLE economic_indicators ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  day BIGINT NOT NULL,"
+     "  scope TEXT NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  scope_key TEXT NOT NULL,"
+     "  name_key TEXT NOT NULL,"
+     "  value DOUBLE PRECISION NOT NULL,"
+     "  PRIMARY KEY (tenant_id, scope_key, name_key, day));"
+     // Runs of scheduled jobs (docs/scheduler.md), server-wide.
+     "CREATE TABLE job_runs ("
+     "  id INTEGER PRIMARY KEY,"
+     "  job TEXT NOT NULL,"
+     "  started_ms BIGINT NOT NULL,"
+     "  finished_ms BIGINT NOT NULL,"
+     "  ok INTEGER NOT NULL,"
+     "  message TEXT NOT NULL);"
+     "CREATE INDEX job_runs_by_job ON job_runs (job, id);"},
+    // The rest of DESIGN.md's relational state, for the services that fill them: people and
+    // their preferences, the jobs catalogue, applications with their current stage, alerting,
+    // reports, webhooks, exports and deletion receipts. JSON columns hold objects as text.
+    {7,
+     "CREATE TABLE users ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  profile_json TEXT NOT NULL DEFAULT '{}',"
+     "  goals_json TEXT NOT NULL DEFAULT '{}',"
+     "  report_preferences_json TEXT NOT NULL DEFAULT '{}',"
+     "  timezone TEXT NOT NULL DEFAULT 'UTC',"
+     "  updated_at_ms BIGINT NOT NULL,"
+     "  PRIMARY KEY (tenant_id, user_id));"
+     "CREATE TABLE jobs ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  job_id TEXT NOT NULL,"
+     "  title TEXT NOT NULL DEFAULT '',"
+     "  company TEXT NOT NULL DEFAULT '',"
+     "  industry TEXT NOT NULL DEFAULT '',"
+     "  location TEXT NOT NULL DEFAULT '',"
+     "  attributes_json TEXT NOT NULL DEFAULT '{}',"
+     "  updated_at_ms BIGINT NOT NULL,"
+     "  PRIMARY KEY (tenant_id, job_id));"
+     "CREATE TABLE applications ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  application_id TEXT NOT NULL,"
+     "  user_id TEXT NOT NULL,"
+     "  job_id TEXT NOT NULL DEFAULT '',"
+     "  stage TEXT NOT NULL,"
+     "  applied_at_ms BIGINT,"
+     "  first_response_at_ms BIGINT,"
+     "  updated_at_ms BIGINT NOT NULL,"
+     "  PRIMARY KEY (tenant_id, application_id));"
+     "CREATE INDEX applications_by_user ON applications (tenant_id, user_id);"
+     "CREATE TABLE alert_rules ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  name TEXT NOT NULL,"
+     "  definition_json TEXT NOT NULL,"
+     "  enabled INTEGER NOT NULL DEFAULT 1,"
+     "  created_at_ms BIGINT NOT NULL);"
+     "CREATE TABLE alerts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  rule_id BIGINT NOT NULL REFERENCES alert_rules(id),"
+     "  fired_at_ms BIGINT NOT NULL,"
+     "  resolved_at_ms BIGINT,"
+     "  details_json TEXT NOT NULL);"
+     "CREATE TABLE notifications ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  body_json TEXT NOT NULL,"
+     "  created_at_ms BIGINT NOT NULL,"
+     "  read_at_ms BIGINT);"
+     "CREATE INDEX notifications_by_user ON notifications (tenant_id, user_id, id);"
+     "CREATE TABLE report_schedules ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  report TEXT NOT NULL,"
+     "  cron TEXT NOT NULL,"
+     "  timezone TEXT NOT NULL,"
+     "  format TEXT NOT NULL,"
+     "  recipients TEXT NOT NULL,"
+     "  created_at_ms BIGINT NOT NULL);"
+     "CREATE TABLE report_runs ("
+     "  id INTEGER PRIMARY KEY,"
+     "  schedule_id BIGINT NOT NULL REFERENCES report_schedules(id),"
+     "  started_ms BIGINT NOT NULL,"
+     "  finished_ms BIGINT,"
+     "  status TEXT NOT NULL,"
+     "  message TEXT NOT NULL DEFAULT '');"
+     "CREATE TABLE webhooks ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  url TEXT NOT NULL,"
+     "  events TEXT NOT NULL,"
+     "  secret_hash TEXT NOT NULL,"
+     "  enabled INTEGER NOT NULL DEFAULT 1,"
+     "  created_at_ms BIGINT NOT NULL);"
+     "CREATE TABLE webhook_deliveries ("
+     "  id INTEGER PRIMARY KEY,"
+     "  webhook_id BIGINT NOT NULL REFERENCES webhooks(id),"
+     "  payload_json TEXT NOT NULL,"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  status TEXT NOT NULL,"
+     "  next_attempt_ms BIGINT,"
+     "  last_error TEXT NOT NULL DEFAULT '',"
+     "  created_at_ms BIGINT NOT NULL);"
+     "CREATE TABLE export_jobs ("
+     "  id TEXT PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  request_json TEXT NOT NULL,"
+     "  status TEXT NOT NULL,"
+     "  rows BIGINT NOT NULL DEFAULT 0,"
+     "  bytes BIGINT NOT NULL DEFAULT 0,"
+     "  file TEXT NOT NULL DEFAULT '',"
+     "  error TEXT NOT NULL DEFAULT '',"
+     "  created_at_ms BIGINT NOT NULL,"
+     "  finished_at_ms BIGINT);"
+     "CREATE TABLE deletion_receipts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  requested_at_ms BIGINT NOT NULL,"
+     "  receipt_json TEXT NOT NULL);"},
 };
+
+/// The counters of a daily_user_metrics row, in the order the statements below use them.
+constexpr const char* kDailyColumns =
+    "page_views, job_views, saves, applications, responses, interviews, offers, seconds_spent";
 
 /// The columns of a tenant row, in the order TenantFromRow reads them.
 constexpr const char* kTenantColumns =
@@ -146,6 +319,9 @@ class Statement {
   }
   void BindInt64(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
   void BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+  void BindDouble(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+  /// Makes the statement ready to run again (bindings are kept until rebound).
+  void Reset() { sqlite3_reset(stmt_); }
 
   /// True when a row is available, false when the statement is done.
   Result<bool> Step() {
@@ -157,6 +333,7 @@ class Statement {
 
   int64_t ColumnInt64(int index) { return sqlite3_column_int64(stmt_, index); }
   bool ColumnIsNull(int index) { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+  double ColumnDouble(int index) { return sqlite3_column_double(stmt_, index); }
   std::string ColumnText(int index) {
     const unsigned char* text = sqlite3_column_text(stmt_, index);
     int size = sqlite3_column_bytes(stmt_, index);
@@ -584,11 +761,262 @@ class SqliteStateStore final : public StateStore {
 
   Status ForgetUser(std::string_view tenant_name, std::string_view user_id) override {
     return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
-      CA_ASSIGN_OR_RETURN(Statement stmt, Prepare("DELETE FROM user_traits"
-                                                  " WHERE tenant_id = ?1 AND user_id = ?2"));
-      stmt.BindInt64(1, tenant_id);
-      stmt.BindText(2, user_id);
-      return stmt.Step().status();
+      for (const char* sql : {"DELETE FROM user_traits WHERE tenant_id = ?1 AND user_id = ?2",
+                              "DELETE FROM daily_user_metrics"
+                              " WHERE tenant_id = ?1 AND user_id = ?2"}) {
+        CA_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+        stmt.BindInt64(1, tenant_id);
+        stmt.BindText(2, user_id);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status AddDailyUserMetrics(std::string_view consumer, int64_t position,
+                             const std::vector<DailyUserMetricsRow>& deltas) override {
+    for (const DailyUserMetricsRow& row : deltas) {
+      CA_RETURN_IF_ERROR(CheckTenantName(row.tenant));
+      if (row.user_id.empty()) return InvalidArgument("daily metrics: empty user id");
+    }
+    std::lock_guard lock(mu_);
+    return InWriteTransaction([&]() -> Status {
+      std::map<std::string, int64_t, std::less<>> tenant_ids;
+      CA_ASSIGN_OR_RETURN(
+          Statement add,
+          Prepare(std::string("INSERT INTO daily_user_metrics (tenant_id, user_id, day, ") +
+                  kDailyColumns +
+                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                  " ON CONFLICT (tenant_id, user_id, day) DO UPDATE SET"
+                  " page_views = page_views + excluded.page_views,"
+                  " job_views = job_views + excluded.job_views,"
+                  " saves = saves + excluded.saves,"
+                  " applications = applications + excluded.applications,"
+                  " responses = responses + excluded.responses,"
+                  " interviews = interviews + excluded.interviews,"
+                  " offers = offers + excluded.offers,"
+                  " seconds_spent = seconds_spent + excluded.seconds_spent"));
+      for (const DailyUserMetricsRow& row : deltas) {
+        auto it = tenant_ids.find(row.tenant);
+        if (it == tenant_ids.end()) {
+          CA_ASSIGN_OR_RETURN(Tenant tenant, GetOrCreateTenantLocked(row.tenant));
+          it = tenant_ids.emplace(row.tenant, tenant.id).first;
+        }
+        add.Reset();
+        add.BindInt64(1, it->second);
+        add.BindText(2, row.user_id);
+        add.BindInt64(3, row.day);
+        BindDaily(add, 4, row.metrics);
+        CA_RETURN_IF_ERROR(add.Step().status());
+      }
+      CA_ASSIGN_OR_RETURN(Statement record,
+                          Prepare("INSERT INTO consumer_positions (name, position, updated_at_ms)"
+                                  " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET"
+                                  " position = excluded.position,"
+                                  " updated_at_ms = excluded.updated_at_ms"));
+      record.BindText(1, consumer);
+      record.BindInt64(2, position);
+      record.BindInt64(3, NowMillis());
+      return record.Step().status();
+    });
+  }
+
+  Result<std::optional<int64_t>> ConsumerPosition(std::string_view consumer) override {
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT position FROM consumer_positions WHERE name = ?1"));
+    stmt.BindText(1, consumer);
+    CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return std::optional<int64_t>();
+    return std::optional<int64_t>(stmt.ColumnInt64(0));
+  }
+
+  Result<std::vector<DailyUserMetricsRow>> ListDailyUserMetrics(std::string_view tenant_name,
+                                                                std::string_view user_id,
+                                                                int64_t first_day,
+                                                                int64_t last_day) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare(std::string("SELECT m.user_id, m.day, ") + kDailyColumns +
+                " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
+                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3 AND (?4 = '' OR m.user_id = ?4)"
+                " ORDER BY m.day, m.user_id"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindInt64(2, first_day);
+    stmt.BindInt64(3, last_day);
+    stmt.BindText(4, user_id);
+    std::vector<DailyUserMetricsRow> rows;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      DailyUserMetricsRow row{std::string(tenant_name), stmt.ColumnText(0), stmt.ColumnInt64(1)};
+      UserDayMetrics& m = row.metrics;
+      m.page_views = stmt.ColumnInt64(2);
+      m.job_views = stmt.ColumnInt64(3);
+      m.saves = stmt.ColumnInt64(4);
+      m.applications = stmt.ColumnInt64(5);
+      m.responses = stmt.ColumnInt64(6);
+      m.interviews = stmt.ColumnInt64(7);
+      m.offers = stmt.ColumnInt64(8);
+      m.seconds_spent = stmt.ColumnDouble(9);
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  Status UpsertMarketTrends(std::string_view tenant_name,
+                            const std::vector<MarketTrendRow>& rows) override {
+    for (const MarketTrendRow& row : rows) {
+      if (NormaliseKey(row.industry).empty() || NormaliseKey(row.location).empty()) {
+        return InvalidArgument("market trends: empty industry or location");
+      }
+    }
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      CA_ASSIGN_OR_RETURN(
+          Statement stmt,
+          Prepare("INSERT INTO job_market_trends (tenant_id, day, industry, location,"
+                  " industry_key, location_key, average_salary, postings, competition)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                  " ON CONFLICT (tenant_id, industry_key, location_key, day) DO UPDATE SET"
+                  " industry = excluded.industry, location = excluded.location,"
+                  " average_salary = excluded.average_salary, postings = excluded.postings,"
+                  " competition = excluded.competition"));
+      for (const MarketTrendRow& row : rows) {
+        stmt.Reset();
+        stmt.BindInt64(1, tenant_id);
+        stmt.BindInt64(2, row.day);
+        stmt.BindText(3, row.industry);
+        stmt.BindText(4, row.location);
+        stmt.BindText(5, NormaliseKey(row.industry));
+        stmt.BindText(6, NormaliseKey(row.location));
+        stmt.BindDouble(7, row.average_salary);
+        stmt.BindInt64(8, row.postings);
+        stmt.BindDouble(9, row.competition);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<MarketTrendRow>> ListMarketTrends(std::string_view tenant_name,
+                                                       std::string_view industry,
+                                                       std::string_view location, int64_t first_day,
+                                                       int64_t last_day) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare("SELECT m.day, m.industry, m.location, m.average_salary, m.postings,"
+                " m.competition FROM job_market_trends m JOIN tenants t ON t.id = m.tenant_id"
+                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3"
+                " AND (?4 = '' OR m.industry_key = ?4) AND (?5 = '' OR m.location_key = ?5)"
+                " ORDER BY m.day, m.industry_key, m.location_key"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindInt64(2, first_day);
+    stmt.BindInt64(3, last_day);
+    stmt.BindText(4, NormaliseKey(industry));
+    stmt.BindText(5, NormaliseKey(location));
+    std::vector<MarketTrendRow> rows;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      rows.push_back({stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnText(2),
+                      stmt.ColumnDouble(3), stmt.ColumnInt64(4), stmt.ColumnDouble(5)});
+    }
+    return rows;
+  }
+
+  Status UpsertExternalValues(std::string_view tenant_name, ExternalSeries series,
+                              const std::vector<ExternalValueRow>& rows) override {
+    for (const ExternalValueRow& row : rows) {
+      if (NormaliseKey(row.scope).empty() || NormaliseKey(row.name).empty()) {
+        return InvalidArgument("external values: empty scope or name");
+      }
+    }
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      CA_ASSIGN_OR_RETURN(
+          Statement stmt,
+          Prepare(std::string("INSERT INTO ") + ExternalTable(series) +
+                  " (tenant_id, day, scope, name, scope_key, name_key, value)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                  " ON CONFLICT (tenant_id, scope_key, name_key, day) DO UPDATE SET"
+                  " scope = excluded.scope, name = excluded.name, value = excluded.value"));
+      for (const ExternalValueRow& row : rows) {
+        stmt.Reset();
+        stmt.BindInt64(1, tenant_id);
+        stmt.BindInt64(2, row.day);
+        stmt.BindText(3, row.scope);
+        stmt.BindText(4, row.name);
+        stmt.BindText(5, NormaliseKey(row.scope));
+        stmt.BindText(6, NormaliseKey(row.name));
+        stmt.BindDouble(7, row.value);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<ExternalValueRow>> ListExternalValues(std::string_view tenant_name,
+                                                           ExternalSeries series,
+                                                           std::string_view scope,
+                                                           std::string_view name, int64_t first_day,
+                                                           int64_t last_day) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare(std::string("SELECT v.day, v.scope, v.name, v.value FROM ") +
+                ExternalTable(series) +
+                " v JOIN tenants t ON t.id = v.tenant_id"
+                " WHERE t.name = ?1 AND v.day BETWEEN ?2 AND ?3"
+                " AND (?4 = '' OR v.scope_key = ?4) AND (?5 = '' OR v.name_key = ?5)"
+                " ORDER BY v.day, v.scope_key, v.name_key"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindInt64(2, first_day);
+    stmt.BindInt64(3, last_day);
+    stmt.BindText(4, NormaliseKey(scope));
+    stmt.BindText(5, NormaliseKey(name));
+    std::vector<ExternalValueRow> rows;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      rows.push_back(
+          {stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnDouble(3)});
+    }
+    return rows;
+  }
+
+  Status ReplaceDailyUserMetrics(std::string_view tenant_name, int64_t day,
+                                 const std::vector<DailyUserMetricsRow>& rows) override {
+    for (const DailyUserMetricsRow& row : rows) {
+      if (row.tenant != tenant_name || row.day != day) {
+        return InvalidArgument("replace daily metrics: a row of another tenant or day");
+      }
+      if (row.user_id.empty()) return InvalidArgument("daily metrics: empty user id");
+    }
+    return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
+      for (const char* sql : {"DELETE FROM daily_user_metrics WHERE tenant_id = ?1 AND day = ?2",
+                              "DELETE FROM recompute_days WHERE tenant_id = ?1 AND day = ?2"}) {
+        CA_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
+        stmt.BindInt64(1, tenant_id);
+        stmt.BindInt64(2, day);
+        CA_RETURN_IF_ERROR(stmt.Step().status());
+      }
+      CA_ASSIGN_OR_RETURN(
+          Statement insert,
+          Prepare(std::string("INSERT INTO daily_user_metrics (tenant_id, user_id, day, ") +
+                  kDailyColumns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+      for (const DailyUserMetricsRow& row : rows) {
+        insert.Reset();
+        insert.BindInt64(1, tenant_id);
+        insert.BindText(2, row.user_id);
+        insert.BindInt64(3, day);
+        BindDaily(insert, 4, row.metrics);
+        CA_RETURN_IF_ERROR(insert.Step().status());
+      }
+      return Status::Ok();
     });
   }
 
@@ -613,6 +1041,57 @@ class SqliteStateStore final : public StateStore {
   }
 
   Result<Statement> Prepare(std::string_view sql) { return Statement::Prepare(db_, sql, path_); }
+
+  Status RecordJobRun(std::string_view job, const JobRunRow& run) override {
+    if (job.empty()) return InvalidArgument("job run: empty job name");
+    std::lock_guard lock(mu_);
+    return InWriteTransaction([&]() -> Status {
+      CA_ASSIGN_OR_RETURN(Statement insert,
+                          Prepare("INSERT INTO job_runs (job, started_ms, finished_ms, ok, message)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5)"));
+      insert.BindText(1, job);
+      insert.BindInt64(2, run.started_ms);
+      insert.BindInt64(3, run.finished_ms);
+      insert.BindInt64(4, run.ok ? 1 : 0);
+      insert.BindText(5, run.message);
+      CA_RETURN_IF_ERROR(insert.Step().status());
+      CA_ASSIGN_OR_RETURN(Statement trim,
+                          Prepare("DELETE FROM job_runs WHERE job = ?1 AND id NOT IN"
+                                  " (SELECT id FROM job_runs WHERE job = ?1"
+                                  " ORDER BY id DESC LIMIT 100)"));
+      trim.BindText(1, job);
+      return trim.Step().status();
+    });
+  }
+
+  Result<std::vector<JobRunRow>> ListJobRuns(std::string_view job, size_t limit) override {
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT started_ms, finished_ms, ok, message FROM job_runs"
+                                " WHERE job = ?1 ORDER BY id DESC LIMIT ?2"));
+    stmt.BindText(1, job);
+    stmt.BindInt64(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+    std::vector<JobRunRow> runs;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      runs.push_back(
+          {stmt.ColumnInt64(0), stmt.ColumnInt64(1), stmt.ColumnInt64(2) != 0, stmt.ColumnText(3)});
+    }
+    return runs;
+  }
+
+  static const char* ExternalTable(ExternalSeries series) {
+    return series == ExternalSeries::kBenchmarks ? "industry_benchmarks" : "economic_indicators";
+  }
+
+  /// Binds the counters of `m` to ?first.. in kDailyColumns order.
+  static void BindDaily(Statement& stmt, int first, const UserDayMetrics& m) {
+    const int64_t counts[] = {m.page_views, m.job_views,  m.saves, m.applications,
+                              m.responses,  m.interviews, m.offers};
+    for (int64_t count : counts) stmt.BindInt64(first++, count);
+    stmt.BindDouble(first, m.seconds_spent);
+  }
 
   /// The first column of the first row of `sql` as text ("" when there is no row), with `arg`
   /// bound to ?1 when given. The statement is finished before returning.

@@ -88,6 +88,83 @@ struct DeadLetter {
   friend bool operator==(const DeadLetter&, const DeadLetter&) = default;
 };
 
+/// One user's activity on one UTC day: the counters of a `daily_user_metrics` row
+/// (docs/rollups.md).
+struct UserDayMetrics {
+  int64_t page_views = 0;
+  int64_t job_views = 0;
+  int64_t saves = 0;
+  int64_t applications = 0;
+  int64_t responses = 0;  ///< employer responses (screening, interview, offer, rejected)
+  int64_t interviews = 0;
+  int64_t offers = 0;
+  double seconds_spent = 0;
+
+  UserDayMetrics& operator+=(const UserDayMetrics& o) {
+    page_views += o.page_views;
+    job_views += o.job_views;
+    saves += o.saves;
+    applications += o.applications;
+    responses += o.responses;
+    interviews += o.interviews;
+    offers += o.offers;
+    seconds_spent += o.seconds_spent;
+    return *this;
+  }
+  friend bool operator==(const UserDayMetrics&, const UserDayMetrics&) = default;
+};
+
+/// A row of `daily_user_metrics`.
+struct DailyUserMetricsRow {
+  std::string tenant;
+  std::string user_id;
+  int64_t day = 0;  ///< days since 1970-01-01 UTC
+  UserDayMetrics metrics;
+
+  friend bool operator==(const DailyUserMetricsRow&, const DailyUserMetricsRow&) = default;
+};
+
+/// A row of `job_market_trends`: the job market of one industry and location on one day
+/// (imported: docs/api/market-data.md).
+struct MarketTrendRow {
+  int64_t day = 0;  ///< days since 1970-01-01 UTC
+  std::string industry;
+  std::string location;
+  double average_salary = 0;
+  int64_t postings = 0;
+  double competition = 0;  ///< applicants per posting
+
+  friend bool operator==(const MarketTrendRow&, const MarketTrendRow&) = default;
+};
+
+/// The other imported series: industry benchmarks (scope = industry, name = metric) and
+/// economic indicators (scope = location, name = indicator).
+enum class ExternalSeries { kBenchmarks, kIndicators };
+
+/// A row of `industry_benchmarks` or `economic_indicators`.
+struct ExternalValueRow {
+  int64_t day = 0;
+  std::string scope;
+  std::string name;
+  double value = 0;
+
+  friend bool operator==(const ExternalValueRow&, const ExternalValueRow&) = default;
+};
+
+/// One run of a scheduled job (docs/scheduler.md).
+struct JobRunRow {
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  bool ok = false;
+  std::string message;  ///< empty on success
+
+  friend bool operator==(const JobRunRow&, const JobRunRow&) = default;
+};
+
+/// The form in which industries, locations and other imported names are compared: ASCII letters
+/// in lower case, spaces and tabs trimmed, each inner run of them collapsed to one space.
+std::string NormaliseKey(std::string_view text);
+
 /// True when `name` is a valid tenant name: [a-z0-9][a-z0-9_-]{0,63}.
 bool IsValidTenantName(std::string_view name);
 
@@ -178,8 +255,54 @@ class StateStore {
   /// The traits of `user_id` as a JSON object, or nullopt when none were recorded.
   virtual Result<std::optional<std::string>> GetUserTraits(std::string_view tenant,
                                                            std::string_view user_id) = 0;
-  /// Deletes what is kept about `user_id` of `tenant` outside the event store (traits).
+  /// Deletes what is kept about `user_id` of `tenant` outside the event store (traits, daily
+  /// metrics).
   virtual Status ForgetUser(std::string_view tenant, std::string_view user_id) = 0;
+
+  /// Adds `deltas` to their `daily_user_metrics` rows (creating rows, and tenants, as needed)
+  /// and records `position` as consumer `consumer`'s position, in one transaction: a consumer
+  /// that resumes from its recorded position counts every event exactly once. kInvalidArgument
+  /// for an invalid tenant name or an empty user id.
+  virtual Status AddDailyUserMetrics(std::string_view consumer, int64_t position,
+                                     const std::vector<DailyUserMetricsRow>& deltas) = 0;
+  /// The position AddDailyUserMetrics last recorded for `consumer`, or nullopt.
+  virtual Result<std::optional<int64_t>> ConsumerPosition(std::string_view consumer) = 0;
+  /// `tenant`'s rows for days first_day..last_day (inclusive), of `user_id` (every user when
+  /// empty), ordered by day, then user id. Empty for an unknown tenant.
+  virtual Result<std::vector<DailyUserMetricsRow>> ListDailyUserMetrics(std::string_view tenant,
+                                                                        std::string_view user_id,
+                                                                        int64_t first_day,
+                                                                        int64_t last_day) = 0;
+  /// Replaces every row of `tenant`'s `day` by `rows` (their tenant and day must match) and
+  /// clears the day's recompute mark, in one transaction. kNotFound for an unknown tenant.
+  virtual Status ReplaceDailyUserMetrics(std::string_view tenant, int64_t day,
+                                         const std::vector<DailyUserMetricsRow>& rows) = 0;
+
+  /// Inserts `rows` into `tenant`'s job_market_trends, replacing rows with the same day,
+  /// industry and location (compared by NormaliseKey), in one transaction. kNotFound for an
+  /// unknown tenant; kInvalidArgument for an empty industry or location.
+  virtual Status UpsertMarketTrends(std::string_view tenant,
+                                    const std::vector<MarketTrendRow>& rows) = 0;
+  /// `tenant`'s market rows for `industry` and `location` (by NormaliseKey; an empty one matches
+  /// any) from first_day to last_day inclusive, ordered by day, industry, location.
+  virtual Result<std::vector<MarketTrendRow>> ListMarketTrends(std::string_view tenant,
+                                                               std::string_view industry,
+                                                               std::string_view location,
+                                                               int64_t first_day,
+                                                               int64_t last_day) = 0;
+  /// As UpsertMarketTrends for benchmarks or indicators; the key is (day, scope, name).
+  virtual Status UpsertExternalValues(std::string_view tenant, ExternalSeries series,
+                                      const std::vector<ExternalValueRow>& rows) = 0;
+  /// Records a finished run of the scheduled job `job` (server-wide, not per tenant); the last
+  /// 100 runs of each job are kept. kInvalidArgument for an empty job name.
+  virtual Status RecordJobRun(std::string_view job, const JobRunRow& run) = 0;
+  /// Up to `limit` most recent runs of `job`, newest first.
+  virtual Result<std::vector<JobRunRow>> ListJobRuns(std::string_view job, size_t limit) = 0;
+
+  /// As ListMarketTrends; `scope` and `name` empty match any. Ordered by day, scope, name.
+  virtual Result<std::vector<ExternalValueRow>> ListExternalValues(
+      std::string_view tenant, ExternalSeries series, std::string_view scope, std::string_view name,
+      int64_t first_day, int64_t last_day) = 0;
 };
 
 }  // namespace ca::state
