@@ -1009,8 +1009,10 @@ Status EventStore::Close() {
   return s;
 }
 
-std::shared_ptr<const TenantSnapshot> EventStore::Snapshot(const std::string& tenant) {
+std::shared_ptr<const TenantSnapshot> EventStore::Snapshot(const std::string& tenant,
+                                                           wal::Lsn* applied) {
   std::lock_guard lock(impl_->mu);
+  if (applied != nullptr) *applied = impl_->applied_lsn;
   auto it = impl_->tenants.find(tenant);
   if (it == impl_->tenants.end()) {
     return std::make_shared<StoreSnapshot>(std::make_shared<TenantVersion>(), nullptr, Mask{},

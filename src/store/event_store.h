@@ -92,8 +92,10 @@ class EventStore {
   /// Stops the threads and flushes the memtable (so a restart replays little). Idempotent.
   Status Close();
 
-  /// A snapshot of `tenant` (an empty one for a tenant without events).
-  std::shared_ptr<const TenantSnapshot> Snapshot(const std::string& tenant);
+  /// A snapshot of `tenant` (an empty one for a tenant without events). With `applied`, also
+  /// the WAL position it reflects: it holds exactly the tenant's records below *applied.
+  std::shared_ptr<const TenantSnapshot> Snapshot(const std::string& tenant,
+                                                 wal::Lsn* applied = nullptr);
 
   /// Names of the tenants with stored events, sorted.
   std::vector<std::string> Tenants() const;
