@@ -68,6 +68,13 @@ std::string_view Request::Header(std::string_view lower_name) const {
   return "";
 }
 
+std::string_view Request::PathParam(std::string_view name) const {
+  for (const auto& [key, value] : path_params) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
 std::string Request::QueryParam(std::string_view name) const {
   std::string_view rest = query;
   while (!rest.empty()) {

@@ -27,11 +27,15 @@ struct Request {
   std::string remote_address;
   /// HTTP version times ten: 10 or 11.
   int version = 11;
+  /// Values of the `{name}` segments of the route that matched (Router), in path order.
+  std::vector<std::pair<std::string, std::string>> path_params;
 
   /// Value of the first header named `lower_name` (lower-case), or "" when absent.
   std::string_view Header(std::string_view lower_name) const;
   /// Percent-decoded value ('+' = space) of the first query parameter `name`, or "" when absent.
   std::string QueryParam(std::string_view name) const;
+  /// The value of the route's `{name}` segment, or "" when the route has none.
+  std::string_view PathParam(std::string_view name) const;
 };
 
 /// Decodes %XX escapes in `in` (and '+' as a space when `plus_as_space`). Returns nullopt on a
