@@ -13,6 +13,8 @@
 #include "event/timestamp.h"
 #include "ingest/enricher.h"
 #include "query/buckets.h"
+#include "services/forecast.h"
+#include "services/market_service.h"
 
 namespace ca::services {
 namespace {
@@ -45,9 +47,9 @@ ordered_json Rate(int64_t part, int64_t whole) {
   return static_cast<double>(part) / static_cast<double>(whole);
 }
 
-ordered_json ChangePercent(double before, double after) {
-  if (before == 0 || !std::isfinite(before) || !std::isfinite(after)) return nullptr;
-  return (after - before) / before * 100.0;
+ordered_json PercentChange(double before, double after) {
+  std::optional<double> change = ChangePercent(before, after);
+  return change ? ordered_json(*change) : ordered_json();
 }
 
 // What the user's traits say (identify calls): time zone, weekly goal, industry, location.
@@ -338,7 +340,7 @@ ordered_json SearchActivity(const auto& f) {
   out["total"] = total;
   out["previous_total"] = f.searches_before;
   out["change_percent"] =
-      ChangePercent(static_cast<double>(f.searches_before), static_cast<double>(total));
+      PercentChange(static_cast<double>(f.searches_before), static_cast<double>(total));
   return out;
 }
 
@@ -415,42 +417,31 @@ Result<nlohmann::ordered_json> DashboardService::MarketTrends(const std::string&
     return out;
   }
   const int64_t last_day = FloorDay(now_ms);
-  CA_ASSIGN_OR_RETURN(auto rows,
-                      state_->ListMarketTrends(tenant, industry, location,
-                                               last_day - options_.market_days + 1, last_day));
-  if (rows.empty() && !location.empty()) {
-    // No figures for the location: the industry's, over every location.
-    CA_ASSIGN_OR_RETURN(
-        rows, state_->ListMarketTrends(tenant, industry, "", last_day - options_.market_days + 1,
-                                       last_day));
+  const int64_t first_day = last_day - options_.market_days + 1;
+  CA_ASSIGN_OR_RETURN(std::vector<MarketPoint> points,
+                      MarketSeries(state_, tenant, industry, location, first_day, last_day));
+  if (points.empty() && !location.empty()) {
+    // No figures for the location: the industry's, over every location (averaged per day).
+    CA_ASSIGN_OR_RETURN(points, MarketSeries(state_, tenant, industry, "", first_day, last_day));
     out["location"] = nullptr;
   }
-  // One point per day: the average over the locations a day has (the fallback case).
-  std::map<int64_t, std::array<double, 4>> by_day;  // salary, postings, competition, n
-  for (const auto& r : rows) {
-    auto& d = by_day[r.day];
-    d[0] += r.average_salary;
-    d[1] += static_cast<double>(r.postings);
-    d[2] += r.competition;
-    d[3] += 1;
-  }
-  out["available"] = !by_day.empty();
-  if (by_day.empty()) {
+  out["available"] = !points.empty();
+  if (points.empty()) {
     out["reason"] = "no market data imported for this industry";
     return out;
   }
   ordered_json series = ordered_json::array();
-  for (const auto& [day, d] : by_day) {
-    series.push_back({{"day", DayText(day)},
-                      {"average_salary", d[0] / d[3]},
-                      {"postings", d[1] / d[3]},
-                      {"competition", d[2] / d[3]}});
+  for (const MarketPoint& p : points) {
+    series.push_back({{"day", DayText(p.day)},
+                      {"average_salary", p.average_salary},
+                      {"postings", p.postings},
+                      {"competition", p.competition}});
   }
   const auto& first = series.front();
   const auto& last = series.back();
   ordered_json change;
   for (const char* key : {"average_salary", "postings", "competition"}) {
-    change[key] = ChangePercent(first[key].get<double>(), last[key].get<double>());
+    change[key] = PercentChange(first[key].get<double>(), last[key].get<double>());
   }
   out["latest"] = last;
   out["change_percent"] = std::move(change);

@@ -138,6 +138,22 @@ void QueryService::Submit(std::string tenant, std::string spec_json, Done done) 
   }
 }
 
+void QueryService::SubmitWork(std::function<void(const Status&)> work) {
+  auto task = [this, work]() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        work(Status(ErrorCode::kUnavailable, "the query service is stopping"));
+        return;
+      }
+    }
+    work(Status::Ok());
+  };
+  if (!Enqueue(std::move(task))) {
+    work(Status(ErrorCode::kUnavailable, "too many queries waiting; retry shortly"));
+  }
+}
+
 void QueryService::SubmitUserMetrics(std::string tenant, std::string user_id, MetricsPeriod period,
                                      int64_t now_ms, Done done) {
   auto work = [this, tenant = std::move(tenant), user_id = std::move(user_id), period, now_ms,

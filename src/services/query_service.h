@@ -56,6 +56,11 @@ class QueryService {
   Result<nlohmann::json> UserMetrics(const std::string& tenant, const std::string& user_id,
                                      MetricsPeriod period, int64_t now_ms) const;
 
+  /// Runs `work` on a query thread (other reads, e.g. dashboards, share the threads and their
+  /// low priority). `work` gets OK to do its job, or kUnavailable when the queue is full or
+  /// the service stopped: then it must only answer its caller.
+  void SubmitWork(std::function<void(const Status&)> work);
+
   /// Stops the threads; queued work is answered with kUnavailable.
   void Stop();
 
