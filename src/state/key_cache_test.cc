@@ -75,6 +75,10 @@ class FakeStore : public StateStore {
                                                                 int64_t, int64_t) override {
     return Internal("unused");
   }
+  Result<std::vector<DailyUserMetricsRow>> ListWeeklyUserMetrics(std::string_view, std::string_view,
+                                                                 int64_t, int64_t) override {
+    return Internal("unused");
+  }
   Status ReplaceDailyUserMetrics(std::string_view, int64_t,
                                  const std::vector<DailyUserMetricsRow>&) override {
     return Internal("unused");

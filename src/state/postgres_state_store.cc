@@ -279,6 +279,12 @@ constexpr std::string_view kTenantColumns =
 /// The counters of a daily_user_metrics row, in the order the statements below use them.
 constexpr std::string_view kDailyColumns =
     "page_views, job_views, saves, applications, responses, interviews, offers, seconds_spent";
+/// The sums of kDailyColumns of the rows `m` of one group, in the same order.
+constexpr std::string_view kWeeklyColumns =
+    "CAST(SUM(m.page_views) AS BIGINT), CAST(SUM(m.job_views) AS BIGINT),"
+    " CAST(SUM(m.saves) AS BIGINT), CAST(SUM(m.applications) AS BIGINT),"
+    " CAST(SUM(m.responses) AS BIGINT), CAST(SUM(m.interviews) AS BIGINT),"
+    " CAST(SUM(m.offers) AS BIGINT), SUM(m.seconds_spent)";
 
 constexpr size_t kMaxEventTypeNameBytes = 128;
 /// Rows per multi-row INSERT (PostgreSQL takes at most 65535 parameters per statement).
@@ -1153,6 +1159,40 @@ class PostgresStateStore final : public StateStore {
                          " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
                          " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3"
                          " AND ($4 = '' OR m.user_id = $4) ORDER BY m.day, m.user_id",
+                     {tenant_name, first_day, last_day, user_id}));
+      std::vector<DailyUserMetricsRow> out;
+      for (int i = 0; i < rows.size(); ++i) {
+        DailyUserMetricsRow row{std::string(tenant_name), rows.Text(i, 0), rows.Int(i, 1)};
+        UserDayMetrics& m = row.metrics;
+        m.page_views = rows.Int(i, 2);
+        m.job_views = rows.Int(i, 3);
+        m.saves = rows.Int(i, 4);
+        m.applications = rows.Int(i, 5);
+        m.responses = rows.Int(i, 6);
+        m.interviews = rows.Int(i, 7);
+        m.offers = rows.Int(i, 8);
+        m.seconds_spent = rows.Double(i, 9);
+        out.push_back(std::move(row));
+      }
+      return out;
+    });
+  }
+
+  Result<std::vector<DailyUserMetricsRow>> ListWeeklyUserMetrics(std::string_view tenant_name,
+                                                                 std::string_view user_id,
+                                                                 int64_t first_day,
+                                                                 int64_t last_day) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    return Call([&](Connection& conn) -> Result<std::vector<DailyUserMetricsRow>> {
+      // Day 0 (1970-01-01) was a Thursday: (day + 3) / 7 counts Monday-to-Sunday weeks.
+      CA_ASSIGN_OR_RETURN(
+          Rows rows,
+          conn.Query("SELECT m.user_id, ((m.day + 3) / 7) * 7 - 3 AS week, " +
+                         std::string(kWeeklyColumns) +
+                         " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
+                         " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3"
+                         " AND ($4 = '' OR m.user_id = $4)"
+                         " GROUP BY week, m.user_id ORDER BY week, m.user_id",
                      {tenant_name, first_day, last_day, user_id}));
       std::vector<DailyUserMetricsRow> out;
       for (int i = 0; i < rows.size(); ++i) {

@@ -257,6 +257,12 @@ constexpr Migration kMigrations[] = {
 /// The counters of a daily_user_metrics row, in the order the statements below use them.
 constexpr const char* kDailyColumns =
     "page_views, job_views, saves, applications, responses, interviews, offers, seconds_spent";
+/// The sums of kDailyColumns of the rows `m` of one group, in the same order.
+constexpr const char* kWeeklyColumns =
+    "CAST(SUM(m.page_views) AS BIGINT), CAST(SUM(m.job_views) AS BIGINT),"
+    " CAST(SUM(m.saves) AS BIGINT), CAST(SUM(m.applications) AS BIGINT),"
+    " CAST(SUM(m.responses) AS BIGINT), CAST(SUM(m.interviews) AS BIGINT),"
+    " CAST(SUM(m.offers) AS BIGINT), SUM(m.seconds_spent)";
 
 /// The columns of a tenant row, in the order TenantFromRow reads them.
 constexpr const char* kTenantColumns =
@@ -984,6 +990,43 @@ class SqliteStateStore final : public StateStore {
       if (!has_row) break;
       rows.push_back(
           {stmt.ColumnInt64(0), stmt.ColumnText(1), stmt.ColumnText(2), stmt.ColumnDouble(3)});
+    }
+    return rows;
+  }
+
+  Result<std::vector<DailyUserMetricsRow>> ListWeeklyUserMetrics(std::string_view tenant_name,
+                                                                 std::string_view user_id,
+                                                                 int64_t first_day,
+                                                                 int64_t last_day) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    // Day 0 (1970-01-01) was a Thursday: (day + 3) / 7 counts Monday-to-Sunday weeks.
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare(std::string("SELECT m.user_id, ((m.day + 3) / 7) * 7 - 3 AS week, ") +
+                kWeeklyColumns +
+                " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
+                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3 AND (?4 = '' OR m.user_id = ?4)"
+                " GROUP BY week, m.user_id ORDER BY week, m.user_id"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindInt64(2, first_day);
+    stmt.BindInt64(3, last_day);
+    stmt.BindText(4, user_id);
+    std::vector<DailyUserMetricsRow> rows;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      DailyUserMetricsRow row{std::string(tenant_name), stmt.ColumnText(0), stmt.ColumnInt64(1)};
+      UserDayMetrics& m = row.metrics;
+      m.page_views = stmt.ColumnInt64(2);
+      m.job_views = stmt.ColumnInt64(3);
+      m.saves = stmt.ColumnInt64(4);
+      m.applications = stmt.ColumnInt64(5);
+      m.responses = stmt.ColumnInt64(6);
+      m.interviews = stmt.ColumnInt64(7);
+      m.offers = stmt.ColumnInt64(8);
+      m.seconds_spent = stmt.ColumnDouble(9);
+      rows.push_back(std::move(row));
     }
     return rows;
   }

@@ -273,6 +273,13 @@ class StateStore {
                                                                         std::string_view user_id,
                                                                         int64_t first_day,
                                                                         int64_t last_day) = 0;
+  /// Weekly summaries: the sums of ListDailyUserMetrics's rows by ISO week (Monday to Sunday,
+  /// UTC) and user, for days first_day..last_day; each row's `day` is its week's Monday. Always
+  /// as current as the days (recomputes included). Ordered by week, then user id.
+  virtual Result<std::vector<DailyUserMetricsRow>> ListWeeklyUserMetrics(std::string_view tenant,
+                                                                         std::string_view user_id,
+                                                                         int64_t first_day,
+                                                                         int64_t last_day) = 0;
   /// Replaces every row of `tenant`'s `day` by `rows` (their tenant and day must match) and
   /// clears the day's recompute mark, in one transaction. kNotFound for an unknown tenant.
   virtual Status ReplaceDailyUserMetrics(std::string_view tenant, int64_t day,

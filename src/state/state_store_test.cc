@@ -861,6 +861,38 @@ TEST_P(StateStoreTest, DailyUserMetricsAddUpAndRecordTheConsumerPosition) {
   EXPECT_EQ(store->ListDailyUserMetrics("beta", "", 0, 1000)->size(), 1u);
 }
 
+TEST_P(StateStoreTest, WeeklySummariesAddUpTheDaysOfEachIsoWeek) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // Day 20003 is Monday 2024-10-07 ((20003 + 3) % 7 == 0); 20009 its Sunday, 20010 the next Monday.
+  ASSERT_TRUE(store
+                  ->AddDailyUserMetrics("rollups", 1,
+                                        {{"acme", "u1", 20002, Metrics(1, 1)},
+                                         {"acme", "u1", 20003, Metrics(2, 0.5)},
+                                         {"acme", "u1", 20009, Metrics(3, 0.25)},
+                                         {"acme", "u1", 20010, Metrics(4, 0)},
+                                         {"acme", "u2", 20004, Metrics(5, 5)}})
+                  .ok());
+  UserDayMetrics week = Metrics(2, 0.5);
+  week += Metrics(3, 0.25);
+  auto weeks = store->ListWeeklyUserMetrics("acme", "", 20003, 20010);
+  ASSERT_TRUE(weeks.ok()) << weeks.status().ToString();
+  EXPECT_EQ(*weeks, (std::vector<DailyUserMetricsRow>{{"acme", "u1", 20003, week},
+                                                      {"acme", "u2", 20003, Metrics(5, 5)},
+                                                      {"acme", "u1", 20010, Metrics(4, 0)}}));
+  auto one = store->ListWeeklyUserMetrics("acme", "u1", 19990, 20009);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 2u);
+  EXPECT_EQ((*one)[0].day, 19996);  // the Monday of day 20002's week
+  EXPECT_EQ((*one)[0].metrics, Metrics(1, 1));
+  // Recomputed days show in their week at once.
+  ASSERT_TRUE(
+      store->ReplaceDailyUserMetrics("acme", 20009, {{"acme", "u1", 20009, Metrics(7, 7)}}).ok());
+  UserDayMetrics recomputed = Metrics(2, 0.5);
+  recomputed += Metrics(7, 7);
+  EXPECT_EQ((*store->ListWeeklyUserMetrics("acme", "u1", 20003, 20009))[0].metrics, recomputed);
+}
+
 TEST_P(StateStoreTest, MarketDataIsUpsertedByNormalisedKey) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
