@@ -11,13 +11,25 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "base/clock.h"
+#include "base/random.h"
 #include "http/body_decoder.h"
 #include "http/errors.h"
 #include "http/request.h"
 #include "http/responder.h"
+#include "http/structured_log.h"
 
 namespace ca::http {
 namespace {
+
+// A client's X-Request-Id is kept when it is 1 to 64 characters of [A-Za-z0-9._-].
+bool IsValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -166,6 +178,12 @@ void Connection::OnReadError(beast::error_code ec) {
 
 void Connection::Reject(const Status& status) {
   ++ctx_.rejected_requests;
+  if (request_id_.empty()) {  // refused before it was dispatched
+    request_id_ = RandomHex(8);
+    started_ns_ = MonotonicNanos();
+    log_method_.clear();
+    log_path_.clear();
+  }
   parser_.reset();
   keep_alive_ = false;
   close_after_ = true;
@@ -188,10 +206,17 @@ void Connection::Dispatch() {
   request.target = std::string(ToStd(message.target()));
   request.version = static_cast<int>(version_);
   request.remote_address = remote_address_;
+  started_ns_ = MonotonicNanos();
+  log_method_ = request.method;
+  log_path_.clear();
+  const std::string_view client_id = ToStd(message["X-Request-Id"]);
+  request_id_ = IsValidRequestId(client_id) ? std::string(client_id) : RandomHex(8);
+  request.request_id = request_id_;
   if (!SplitTarget(request.target, &request.path, &request.query)) {
     Reject({ErrorCode::kBadRequest, "malformed request target"});
     return;
   }
+  log_path_ = request.path;
   request.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
   for (const auto& field : message) {
     request.headers.emplace_back(Lower(ToStd(field.name_string())),
@@ -252,6 +277,17 @@ void Connection::Send(Response response) {
   res.version(version_);
   res.result(static_cast<unsigned>(status));
   res.set(bhttp::field::server, kServerName.data());
+  res.set("X-Request-Id", request_id_);
+  if (ctx_.options.access_log) {
+    LogStructured(status >= 500 ? spdlog::level::warn : spdlog::level::info,
+                  {{"msg", "request"},
+                   {"request_id", request_id_},
+                   {"method", log_method_},
+                   {"path", log_path_},
+                   {"status", status},
+                   {"duration_ms", static_cast<double>(MonotonicNanos() - started_ns_) / 1e6},
+                   {"remote", remote_address_}});
+  }
   if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) {
     std::string lower = Lower(name);
@@ -284,6 +320,7 @@ void Connection::Send(Response response) {
 void Connection::OnWritten(beast::error_code ec) {
   serializer_.reset();
   response_.reset();
+  request_id_.clear();
   if (state_ == State::kClosed) return;
   if (ec) {
     Close();

@@ -64,6 +64,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive_ = false;
   bool head_ = false;
   bool close_after_ = false;
+  std::string request_id_;  // empty between requests
+  std::string log_method_;  // for the access log
+  std::string log_path_;
+  int64_t started_ns_ = 0;
   std::optional<HttpResponse> response_;
   std::optional<boost::beast::http::response_serializer<boost::beast::http::string_body>>
       serializer_;

@@ -27,6 +27,10 @@ struct Request {
   std::string remote_address;
   /// HTTP version times ten: 10 or 11.
   int version = 11;
+  /// The request's id: the client's `X-Request-Id` when it is 1 to 64 characters of
+  /// [A-Za-z0-9._-], else a new random one. The response carries it back (`X-Request-Id`) and
+  /// the access log names it.
+  std::string request_id;
   /// Values of the `{name}` segments of the route that matched (Router), in path order.
   std::vector<std::pair<std::string, std::string>> path_params;
 

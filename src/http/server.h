@@ -31,6 +31,8 @@ struct ServerOptions {
   int write_timeout_ms = 30000;
   /// Content-Encodings decoded for handlers; any other answers 415 unsupported_encoding.
   std::vector<std::string> decoded_encodings = {"identity", "gzip", "deflate"};
+  /// One structured log line per answered request (request id, method, path, status, time).
+  bool access_log = true;
 };
 
 /// An asynchronous, multi-threaded HTTP/1.0 and 1.1 server (Boost.Beast): keep-alive, one request

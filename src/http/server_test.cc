@@ -130,6 +130,30 @@ TEST_F(ServerTest, RoutesAndStatuses) {
   EXPECT_EQ(server_->stats().requests, 5u);
 }
 
+TEST_F(ServerTest, EveryResponseCarriesARequestId) {
+  StartServer();
+  Client client(server_->port());
+  HttpResponse first = client.Send(bhttp::verb::get, "/hello");
+  HttpResponse second = client.Send(bhttp::verb::get, "/nope");
+  const std::string a(first["X-Request-Id"]);
+  const std::string b(second["X-Request-Id"]);
+  EXPECT_EQ(a.size(), 16u);
+  EXPECT_EQ(b.size(), 16u);
+  EXPECT_NE(a, b);
+  // A client's own id is kept; one that is not plain is replaced.
+  HttpResponse own =
+      client.Send(bhttp::verb::get, "/hello", "", {{"X-Request-Id", "trace-42.a_b"}});
+  EXPECT_EQ(own["X-Request-Id"], "trace-42.a_b");
+  HttpResponse odd = client.Send(bhttp::verb::get, "/hello", "", {{"X-Request-Id", "a b\"c"}});
+  EXPECT_EQ(odd["X-Request-Id"].size(), 16u);
+  // A request refused before dispatch carries one too.
+  Client raw(server_->port());
+  raw.WriteRaw("NOT HTTP\r\n\r\n");
+  HttpResponse refused = raw.Read();
+  EXPECT_EQ(refused.result_int(), 400);
+  EXPECT_EQ(refused["X-Request-Id"].size(), 16u);
+}
+
 TEST_F(ServerTest, Http10ClosesByDefault) {
   StartServer();
   Client client(server_->port());
