@@ -131,7 +131,14 @@ void QueryService::Submit(std::string tenant, std::string spec_json, Done done) 
       done(spec.status());
       return;
     }
-    done(Run(tenant, *spec));
+    const int64_t started = MonotonicNanos();
+    Result<nlohmann::json> result = Run(tenant, *spec);
+    if (options_.latency_seconds != nullptr) {
+      static constexpr const char* kKinds[] = {"trends", "funnel", "retention", "paths", "events"};
+      options_.latency_seconds->With({kKinds[spec->kind.index()]})
+          .Observe(static_cast<double>(MonotonicNanos() - started) / 1e9);
+    }
+    done(std::move(result));
   };
   if (!Enqueue(std::move(work))) {
     done(Status(ErrorCode::kUnavailable, "too many queries waiting; retry shortly"));
@@ -165,7 +172,13 @@ void QueryService::SubmitUserMetrics(std::string tenant, std::string user_id, Me
         return;
       }
     }
-    done(UserMetrics(tenant, user_id, period, now_ms));
+    const int64_t started = MonotonicNanos();
+    Result<nlohmann::json> result = UserMetrics(tenant, user_id, period, now_ms);
+    if (options_.latency_seconds != nullptr) {
+      options_.latency_seconds->With({"user_metrics"})
+          .Observe(static_cast<double>(MonotonicNanos() - started) / 1e9);
+    }
+    done(std::move(result));
   };
   if (!Enqueue(std::move(work))) {
     done(Status(ErrorCode::kUnavailable, "too many queries waiting; retry shortly"));

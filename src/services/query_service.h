@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/metrics.h"
 #include "base/result.h"
 #include "query/spec.h"
 #include "store/event_store.h"
@@ -25,6 +26,9 @@ struct QueryServiceOptions {
   size_t max_queued = 64;
   /// Memory budget of one query.
   size_t max_memory_bytes = 512u << 20;
+  /// When set, each query's run time in seconds by kind (label "kind": trends, funnel,
+  /// retention, paths, events, user_metrics); must outlive the service.
+  metrics::HistogramFamily* latency_seconds = nullptr;
 };
 
 /// The periods of GET /analytics/metrics/{period}: rolling windows ending now.

@@ -213,7 +213,11 @@ Result<Lsn> Wal::Append(std::span<const std::string_view> payloads, Callback don
 }
 
 Status Wal::SyncCurrent() {
+  const int64_t started = MonotonicNanos();
   CA_RETURN_IF_ERROR(file_->Sync());
+  if (options_.sync_seconds != nullptr) {
+    options_.sync_seconds->Observe(static_cast<double>(MonotonicNanos() - started) / 1e9);
+  }
   unsynced_ = false;
   std::lock_guard lock(mu_);
   ++stats_.syncs;

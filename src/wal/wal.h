@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/metrics.h"
 #include "base/result.h"
 #include "base/status.h"
 #include "io/env.h"
@@ -51,6 +52,9 @@ struct Options {
   /// In sync modes none and interval: how long appends may gather before the sync thread writes
   /// them (one wake-up and one write for many requests). Ignored with kAlways.
   int gather_delay_us = 500;
+  /// When set, every fdatasync of segment data is timed into it (seconds); it must outlive the
+  /// log.
+  metrics::Histogram* sync_seconds = nullptr;
 };
 
 /// What Wal::Open found and did.
