@@ -88,17 +88,18 @@ struct Replay {
 }  // namespace
 
 void DeadLetterHandler::HandleList(http::Request& request, http::Responder respond) {
-  auto tenant = AuthorizeSecretKey(request, keys_);
+  auto reader = auth_->TenantReader(request);
   auto after = IntParam(request, "after", 0, 0, INT64_MAX);
   auto limit = IntParam(request, "limit", 100, 1, kMaxPerRequest);
-  for (const Status& s : {tenant.status(), after.status(), limit.status()}) {
+  for (const Status& s : {reader.status(), after.status(), limit.status()}) {
     if (!s.ok()) {
       respond(http::ErrorResponse(s));
       return;
     }
   }
-  auto letters = state_->ListDeadLetters(*tenant, *after, static_cast<size_t>(*limit));
-  auto total = state_->CountDeadLetters(*tenant);
+  const std::string& tenant = reader->tenant;
+  auto letters = state_->ListDeadLetters(tenant, *after, static_cast<size_t>(*limit));
+  auto total = state_->CountDeadLetters(tenant);
   if (!letters.ok() || !total.ok()) {
     respond(http::ErrorResponse(letters.ok() ? total.status() : letters.status()));
     return;
@@ -122,11 +123,12 @@ void DeadLetterHandler::HandleList(http::Request& request, http::Responder respo
 }
 
 void DeadLetterHandler::HandleReplay(http::Request& request, http::Responder respond) {
-  auto tenant = AuthorizeSecretKey(request, keys_);
-  if (!tenant.ok()) {
-    respond(http::ErrorResponse(tenant.status()));
+  auto reader = auth_->TenantReader(request);
+  if (!reader.ok()) {
+    respond(http::ErrorResponse(reader.status()));
     return;
   }
+  auto tenant = std::move(reader->tenant);
   // Optional body {"ids": [...]}: only those; else the oldest kMaxPerRequest.
   std::vector<int64_t> ids;
   if (!request.body.empty()) {
@@ -150,7 +152,7 @@ void DeadLetterHandler::HandleReplay(http::Request& request, http::Responder res
   std::vector<state::DeadLetter> letters;
   int64_t after = 0;
   while (letters.size() < kMaxPerRequest) {
-    auto page = state_->ListDeadLetters(*tenant, after, kMaxPerRequest);
+    auto page = state_->ListDeadLetters(tenant, after, kMaxPerRequest);
     if (!page.ok()) {
       respond(http::ErrorResponse(page.status()));
       return;
@@ -167,7 +169,7 @@ void DeadLetterHandler::HandleReplay(http::Request& request, http::Responder res
 
   auto replay = std::make_shared<Replay>();
   replay->remaining = letters.size();
-  replay->tenant = *tenant;
+  replay->tenant = tenant;
   replay->state = state_;
   replay->respond = respond;
   if (letters.empty()) {
@@ -177,7 +179,7 @@ void DeadLetterHandler::HandleReplay(http::Request& request, http::Responder res
   }
   for (const state::DeadLetter& letter : letters) {
     ingest_->CommitBody(
-        *tenant, letter.received_at_ms,
+        tenant, letter.received_at_ms,
         [&letter](const event::Catalogue& catalogue) { return ReplayBody(letter, catalogue); }, {},
         [replay, id = letter.id](Result<ingest::Receipt> r) { replay->Done(id, r); });
   }

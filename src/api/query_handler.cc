@@ -1,5 +1,7 @@
 #include "api/query_handler.h"
 
+#include <algorithm>
+
 #include "api/auth.h"
 
 #include "base/clock.h"
@@ -17,28 +19,43 @@ void Answer(const http::Responder& respond, Result<nlohmann::json> result) {
 }  // namespace
 
 void QueryHandler::HandleQuery(http::Request& request, http::Responder respond) {
-  auto tenant = AuthorizeSecretKey(request, keys_);
-  if (!tenant.ok()) {
-    respond(http::ErrorResponse(tenant.status()));
+  auto reader = auth_->TenantReader(request);
+  if (!reader.ok()) {
+    respond(http::ErrorResponse(reader.status()));
     return;
   }
   queries_->Submit(
-      std::move(*tenant), std::move(request.body),
+      std::move(reader->tenant), std::move(request.body),
       [respond](Result<nlohmann::json> result) { Answer(respond, std::move(result)); });
 }
 
-void QueryHandler::HandleMetrics(services::MetricsPeriod period, http::Request& request,
-                                 http::Responder respond) {
-  auto tenant = AuthorizeSecretKey(request, keys_);
-  if (!tenant.ok()) {
-    respond(http::ErrorResponse(tenant.status()));
+void QueryHandler::HandleMetrics(http::Request& request, http::Responder respond) {
+  const std::string_view name = request.PathParam("period");
+  const std::pair<std::string_view, services::MetricsPeriod> periods[] = {
+      {"day", services::MetricsPeriod::kDay},
+      {"week", services::MetricsPeriod::kWeek},
+      {"month", services::MetricsPeriod::kMonth},
+      {"year", services::MetricsPeriod::kYear}};
+  auto it = std::find_if(std::begin(periods), std::end(periods),
+                         [&](const auto& p) { return p.first == name; });
+  if (it == std::end(periods)) {
+    respond(http::ErrorResponse(
+        Status(ErrorCode::kRouteNotFound,
+               "no route for " + request.path + ": the period is day, week, month or year")));
     return;
   }
-  std::string user_id = request.QueryParam("user_id");
-  if (user_id.empty()) {
-    respond(http::ErrorResponse(Status(ErrorCode::kInvalidQuery, "user_id is required")));
+  const services::MetricsPeriod period = it->second;
+  auto reader = auth_->UserReader(request, request.QueryParam("user_id"));
+  if (!reader.ok()) {
+    const Status& s = reader.status();
+    // A missing user_id keeps the code this route always answered.
+    respond(http::ErrorResponse(s.code() == ErrorCode::kInvalidArgument
+                                    ? Status(ErrorCode::kInvalidQuery, std::string(s.message()))
+                                    : s));
     return;
   }
+  std::string tenant = std::move(reader->first.tenant);
+  std::string user_id = std::move(reader->second);
   int64_t end_ms = NowMillis();
   if (std::string end = request.QueryParam("end"); !end.empty()) {
     auto parsed = event::ParseIso8601Millis(end);
@@ -50,7 +67,7 @@ void QueryHandler::HandleMetrics(services::MetricsPeriod period, http::Request& 
     end_ms = *parsed;
   }
   queries_->SubmitUserMetrics(
-      std::move(*tenant), std::move(user_id), period, end_ms,
+      std::move(tenant), std::move(user_id), period, end_ms,
       [respond](Result<nlohmann::json> result) { Answer(respond, std::move(result)); });
 }
 

@@ -1,37 +1,54 @@
 #include "api/routes.h"
 
 #include "api/cors.h"
+#include "api/openapi.h"
 #include "base/clock.h"
 #include "http/errors.h"
 
 namespace ca::api {
 namespace {
 
-/// Registers routes on a router; with self-telemetry, each request of a route is recorded
-/// (method, route, status, latency) when it is answered.
+/// Registers routes on a router. Each request of a route is counted in the registry (route,
+/// method, status; latency by route) and, with self-telemetry, recorded as an event when it is
+/// answered.
 class Routes {
  public:
-  Routes(http::Router* router, services::SelfTelemetry* telemetry)
-      : router_(router), telemetry_(telemetry) {}
+  Routes(http::Router* router, services::SelfTelemetry* telemetry, metrics::Registry* registry)
+      : router_(router), telemetry_(telemetry) {
+    if (registry != nullptr) {
+      requests_ = &registry->Counter("ca_http_requests_total",
+                                     "HTTP requests answered, by route, method and status.",
+                                     {"route", "method", "status"});
+      latency_ =
+          &registry->Histogram("ca_http_request_duration_seconds",
+                               "Time from a request's arrival to its answer, by route.", {"route"});
+    }
+  }
 
   void Add(const std::string& method, const std::string& path, http::Handler handler) {
-    if (telemetry_ == nullptr) {
+    if (telemetry_ == nullptr && requests_ == nullptr) {
       router_->Add(method, path, std::move(handler));
       return;
     }
+    metrics::Histogram* latency = latency_ != nullptr ? &latency_->With({path}) : nullptr;
     router_->Add(method, path,
-                 [t = telemetry_, method, path, handler = std::move(handler)](
-                     http::Request& request, http::Responder respond) {
+                 [t = telemetry_, requests = requests_, latency, method, path,
+                  handler = std::move(handler)](http::Request& request, http::Responder respond) {
                    const int64_t start = MonotonicNanos();
-                   handler(request,
-                           http::Responder([t, method, path, start, respond](http::Response r) {
-                             t->RecordRequest(method, path, r.status,
-                                              static_cast<double>(MonotonicNanos() - start) / 1e6);
+                   handler(request, http::Responder([=](http::Response r) {
+                             const double seconds =
+                                 static_cast<double>(MonotonicNanos() - start) / 1e9;
+                             if (t != nullptr)
+                               t->RecordRequest(method, path, r.status, seconds * 1e3);
+                             if (requests != nullptr) {
+                               requests->With({path, method, std::to_string(r.status)}).Inc();
+                               latency->Observe(seconds);
+                             }
                              respond(std::move(r));
                            }));
                  });
   }
-  /// Not recorded: health checks and CORS preflights would drown the rest.
+  /// Not recorded: health checks, scrapes and CORS preflights would drown the rest.
   void AddUnrecorded(const std::string& method, const std::string& path, http::Handler handler) {
     router_->Add(method, path, std::move(handler));
   }
@@ -39,6 +56,8 @@ class Routes {
  private:
   http::Router* const router_;
   services::SelfTelemetry* const telemetry_;
+  metrics::CounterFamily* requests_ = nullptr;
+  metrics::HistogramFamily* latency_ = nullptr;
 };
 
 // A POST route browsers may call from other origins: it answers CORS preflights too.
@@ -47,6 +66,24 @@ void AddBrowserPost(Routes& routes, const std::string& path, http::Handler handl
   routes.AddUnrecorded("OPTIONS", path, [](http::Request& request, http::Responder respond) {
     respond(PreflightResponse(request));
   });
+}
+
+// Answers 503: the server was started without the part that serves `what`.
+http::Handler Unavailable(std::string_view what) {
+  return [what = std::string(what)](http::Request&, http::Responder respond) {
+    respond(
+        http::ErrorResponse(Status(ErrorCode::kUnavailable, "this server does not serve " + what)));
+  };
+}
+
+// A handler calling `method` of `target`, or answering 503 when the server has no `target`.
+template <typename Target>
+http::Handler Bind(Target* target, void (Target::*method)(http::Request&, http::Responder),
+                   std::string_view what) {
+  if (target == nullptr) return Unavailable(what);
+  return [target, method](http::Request& request, http::Responder respond) {
+    (target->*method)(request, std::move(respond));
+  };
 }
 
 // docs/api/sdk-compat.md lists these paths.
@@ -59,26 +96,54 @@ void AddSdkRoutes(SdkHandler* sdk, Routes& routes) {
   };
   for (const auto& [call, short_path] : segment) {
     const std::string as_call = std::string(call) == "import" ? "batch" : call;
-    auto handler = [sdk, as_call](http::Request& request, http::Responder respond) {
-      sdk->Handle(SdkFormat::kSegment, as_call, request, std::move(respond));
-    };
+    http::Handler handler = Unavailable("the SDK endpoints");
+    if (sdk != nullptr) {
+      handler = [sdk, as_call](http::Request& request, http::Responder respond) {
+        sdk->Handle(SdkFormat::kSegment, as_call, request, std::move(respond));
+      };
+    }
     AddBrowserPost(routes, std::string("/v1/") + call, handler);
     if (short_path != nullptr) AddBrowserPost(routes, std::string("/v1/") + short_path, handler);
   }
   // PostHog's capture endpoints, with and without the trailing slash.
   for (const char* path : {"/batch", "/capture", "/e", "/i/v0/e", "/track"}) {
-    auto handler = [sdk](http::Request& request, http::Responder respond) {
-      sdk->Handle(SdkFormat::kPostHog, "", request, std::move(respond));
-    };
+    http::Handler handler = Unavailable("the SDK endpoints");
+    if (sdk != nullptr) {
+      handler = [sdk](http::Request& request, http::Responder respond) {
+        sdk->Handle(SdkFormat::kPostHog, "", request, std::move(respond));
+      };
+    }
     AddBrowserPost(routes, path, handler);
     AddBrowserPost(routes, std::string(path) + "/", handler);
   }
 }
 
+void AddReadRoutes(const RouteContext& context, Routes& routes) {
+  routes.Add("GET", "/analytics/dead-letters",
+             Bind(context.dead_letters, &DeadLetterHandler::HandleList, "dead letters"));
+  routes.Add("POST", "/analytics/dead-letters/replay",
+             Bind(context.dead_letters, &DeadLetterHandler::HandleReplay, "dead letters"));
+  routes.Add("POST", "/analytics/query",
+             Bind(context.query, &QueryHandler::HandleQuery, "queries"));
+  routes.Add("GET", "/analytics/metrics/{period}",
+             Bind(context.query, &QueryHandler::HandleMetrics, "metrics"));
+  routes.Add("GET", "/dashboard/summary",
+             Bind(context.dashboard, &DashboardHandler::HandleSummary, "dashboards"));
+  routes.Add("GET", "/dashboard/widgets/{name}",
+             Bind(context.dashboard, &DashboardHandler::HandleWidget, "dashboards"));
+  routes.Add("GET", "/analytics/trends",
+             Bind(context.market, &MarketHandler::HandleTrends, "market trends"));
+  routes.Add("POST", "/analytics/external",
+             Bind(context.market, &MarketHandler::HandleImport, "external data"));
+  routes.Add("GET", "/analytics/jobs", Bind(context.jobs, &JobsHandler::HandleList, "jobs"));
+  routes.Add("POST", "/analytics/jobs/{name}/run",
+             Bind(context.jobs, &JobsHandler::HandleRun, "jobs"));
+}
+
 }  // namespace
 
 void AddRoutes(const RouteContext& context, http::Router* router) {
-  Routes routes(router, context.telemetry);
+  Routes routes(router, context.telemetry, context.registry);
   routes.AddUnrecorded("GET", "/healthz", [](http::Request&, http::Responder respond) {
     respond(http::Response::Json(200, R"({"status":"ok"})"));
   });
@@ -91,46 +156,19 @@ void AddRoutes(const RouteContext& context, http::Router* router) {
         }
         respond(http::Response::Json(200, R"({"status":"ready"})"));
       });
-  if (context.metrics) {
-    routes.AddUnrecorded("GET", "/metrics",
-                         [metrics = context.metrics](http::Request&, http::Responder respond) {
-                           http::Response r = http::Response::Text(200, metrics());
-                           r.content_type = "text/plain; version=0.0.4";
-                           respond(std::move(r));
-                         });
-  }
+  routes.AddUnrecorded("GET", "/metrics",
+                       [metrics = context.metrics](http::Request&, http::Responder respond) {
+                         http::Response r = http::Response::Text(200, metrics ? metrics() : "");
+                         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                         respond(std::move(r));
+                       });
+  routes.AddUnrecorded("GET", "/openapi.json", [](http::Request&, http::Responder respond) {
+    respond(http::Response::Json(200, std::string(OpenApiDocument())));
+  });
   AddBrowserPost(routes, "/api/analytics/events",
-                 [ingest = context.ingest](http::Request& request, http::Responder respond) {
-                   ingest->Handle(request, std::move(respond));
-                 });
-  if (context.sdk != nullptr) AddSdkRoutes(context.sdk, routes);
-  if (context.dead_letters != nullptr) {
-    routes.Add("GET", "/analytics/dead-letters",
-               [h = context.dead_letters](http::Request& request, http::Responder respond) {
-                 h->HandleList(request, std::move(respond));
-               });
-    routes.Add("POST", "/analytics/dead-letters/replay",
-               [h = context.dead_letters](http::Request& request, http::Responder respond) {
-                 h->HandleReplay(request, std::move(respond));
-               });
-  }
-  if (context.query == nullptr) return;
-  routes.Add("POST", "/analytics/query",
-             [query = context.query](http::Request& request, http::Responder respond) {
-               query->HandleQuery(request, std::move(respond));
-             });
-  const std::pair<const char*, services::MetricsPeriod> periods[] = {
-      {"day", services::MetricsPeriod::kDay},
-      {"week", services::MetricsPeriod::kWeek},
-      {"month", services::MetricsPeriod::kMonth},
-      {"year", services::MetricsPeriod::kYear}};
-  for (const auto& [name, period] : periods) {
-    routes.Add(
-        "GET", std::string("/analytics/metrics/") + name,
-        [query = context.query, period = period](http::Request& request, http::Responder respond) {
-          query->HandleMetrics(period, request, std::move(respond));
-        });
-  }
+                 Bind(context.ingest, &IngestHandler::Handle, "ingestion"));
+  AddSdkRoutes(context.sdk, routes);
+  AddReadRoutes(context, routes);
 }
 
 }  // namespace ca::api

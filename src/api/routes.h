@@ -2,32 +2,42 @@
 
 #include <functional>
 
+#include "api/dashboard_handler.h"
 #include "api/dead_letter_handler.h"
 #include "api/ingest_handler.h"
+#include "api/jobs_handler.h"
+#include "api/market_handler.h"
 #include "api/query_handler.h"
 #include "api/sdk_handler.h"
+#include "base/metrics.h"
 #include "http/router.h"
 #include "services/self_telemetry.h"
 
 namespace ca::api {
 
-/// What the routes need from the running server.
+/// What the routes need from the running server. Every route is registered whatever is set; a
+/// route whose handler is null answers 503 `unavailable` (a server started without that part).
 struct RouteContext {
   IngestHandler* ingest = nullptr;
-  /// The analytics SDKs' endpoints (Segment, PostHog); null: not served.
+  /// The analytics SDKs' endpoints (Segment, PostHog).
   SdkHandler* sdk = nullptr;
-  /// Dead letters (list, replay); null: not served.
+  /// Dead letters (list, replay).
   DeadLetterHandler* dead_letters = nullptr;
   QueryHandler* query = nullptr;
+  DashboardHandler* dashboard = nullptr;
+  MarketHandler* market = nullptr;
+  JobsHandler* jobs = nullptr;
   /// Records every API request (null: none are recorded).
   services::SelfTelemetry* telemetry = nullptr;
   /// True while the server can take writes (for /readyz).
   std::function<bool()> ready;
-  /// The body of GET /metrics (Prometheus text format); null: not served.
+  /// The body of GET /metrics (Prometheus text format).
   std::function<std::string()> metrics;
+  /// Where HTTP requests are counted (null: not counted); must outlive the router.
+  metrics::Registry* registry = nullptr;
 };
 
-/// Registers every route of the public API on `router`.
+/// Registers every route of the public API on `router` (docs/api/openapi.json describes them).
 void AddRoutes(const RouteContext& context, http::Router* router);
 
 }  // namespace ca::api

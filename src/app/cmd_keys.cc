@@ -7,7 +7,6 @@
 
 #include "app/commands.h"
 #include "app/data_dir.h"
-#include "state/sqlite_state_store.h"
 
 namespace ca::app {
 
@@ -35,7 +34,7 @@ void AddKeysCommand(CLI::App* app) {
   create->callback([flags] {
     DataDir dir{flags->data};
     if (Status s = io::Env::Default()->CreateDirs(dir.root); !s.ok()) Fail(s);
-    auto store = state::OpenSqliteStateStore(dir.state_db());
+    auto store = OpenState(OfflineConfig(flags->data));
     if (!store.ok()) Fail(store.status());
     auto created = (*store)->CreateKeys(flags->tenant);
     if (!created.ok()) Fail(created.status());
@@ -60,8 +59,7 @@ void AddKeysCommand(CLI::App* app) {
                    "an allowed origin, e.g. https://jobs.example.com (repeat for more)")
       ->excludes(origins_cmd->add_flag("--any", origins->any, "accept every origin (the default)"));
   origins_cmd->callback([origins] {
-    DataDir dir{origins->data};
-    auto store = state::OpenSqliteStateStore(dir.state_db());
+    auto store = OpenState(OfflineConfig(origins->data));
     if (!store.ok()) Fail(store.status());
     if (Status s = (*store)->SetAllowedOrigins(origins->key, origins->allow); !s.ok()) Fail(s);
     std::cout << nlohmann::ordered_json{{"allowed_origins", origins->allow}}.dump() << std::endl;

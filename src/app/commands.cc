@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "app/data_dir.h"
-#include "state/sqlite_state_store.h"
+#include "state/state_store_factory.h"
 
 extern char** environ;
 
@@ -18,6 +18,17 @@ void AddServerFlags(CLI::App* command, ServerFlags* flags) {
   command->add_option("--wal-sync", flags->wal_sync,
                       "when events are acknowledged: always (default), interval, none");
   command->add_option("--threads", flags->threads, "HTTP worker threads (default: cores)");
+  command->add_option("--state", flags->state,
+                      "relational state: a postgresql:// URL (default: SQLite in the data "
+                      "directory)");
+}
+
+std::string StateLocation(const Config& config) {
+  return config.state.empty() ? DataDir{config.data}.state_db() : config.state;
+}
+
+Result<std::unique_ptr<state::StateStore>> OpenState(const Config& config) {
+  return state::OpenStateStore(StateLocation(config));
 }
 
 Result<Config> LoadConfig(const ServerFlags& flags) {
@@ -25,10 +36,8 @@ Result<Config> LoadConfig(const ServerFlags& flags) {
   if (!flags.config_file.empty()) CA_RETURN_IF_ERROR(ApplyTomlFile(flags.config_file, &config));
   CA_RETURN_IF_ERROR(ApplyEnvironment(environ, &config));
   const std::pair<const char*, const std::string*> overrides[] = {
-      {"data", &flags.data},
-      {"listen", &flags.listen},
-      {"wal.sync", &flags.wal_sync},
-      {"threads", &flags.threads},
+      {"data", &flags.data},       {"listen", &flags.listen}, {"wal.sync", &flags.wal_sync},
+      {"threads", &flags.threads}, {"state", &flags.state},
   };
   for (const auto& [key, value] : overrides) {
     if (!value->empty()) CA_RETURN_IF_ERROR(Set(key, *value, "command line", &config));
@@ -51,7 +60,7 @@ void Fail(const Status& status) {
 }
 
 std::unique_ptr<state::StateStore> OpenStateOrFail(const std::string& data) {
-  auto store = state::OpenSqliteStateStore(DataDir{data}.state_db());
+  auto store = OpenState(OfflineConfig(data));
   if (!store.ok()) Fail(store.status());
   return std::move(store).value();
 }

@@ -18,9 +18,15 @@ struct ServerFlags {
   std::string listen;
   std::string wal_sync;
   std::string threads;
+  std::string state;
 };
 
 void AddServerFlags(CLI::App* command, ServerFlags* flags);
+
+/// Where `config`'s relational state lives: its `state` URL, else `<data>/state.db`.
+std::string StateLocation(const Config& config);
+/// Opens the state store of `config` (SQLite or PostgreSQL).
+Result<std::unique_ptr<state::StateStore>> OpenState(const Config& config);
 
 /// Defaults, then the TOML file, then CA_* environment variables, then flags.
 Result<Config> LoadConfig(const ServerFlags& flags);

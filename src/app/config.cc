@@ -126,6 +126,15 @@ const KeyInfo kKeys[] = {
     {"threads", ValueType::kInteger, "number of cores", "HTTP worker threads (1 to 1024).",
      [](std::string_view v, Config* c) { return SetInteger<int, 1, 1024>(v, &c->threads); },
      [](const Config& c) { return std::to_string(c.threads); }},
+    {"log_format", ValueType::kString, "",
+     "How the server logs: json (one object per line, with the request id of each answered "
+     "request) or text.",
+     [](std::string_view v, Config* c) {
+       if (v != "json" && v != "text") return InvalidArgument("expected json or text");
+       c->log_format = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.log_format; }},
     {"log_level", ValueType::kString, "",
      "Log verbosity: trace, debug, info, warn, error, critical or off.",
      [](std::string_view v, Config* c) {
@@ -256,6 +265,44 @@ const KeyInfo kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return c.self_telemetry_tenant; }},
+    {"state", ValueType::kString, "",
+     "Where relational state (tenants, keys, rollups, market data...) lives: empty for SQLite "
+     "in the data directory, or a postgresql://USER[:PASSWORD]@HOST:PORT/DB URL.",
+     [](std::string_view v, Config* c) {
+       c->state = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.state; }},
+    {"auth.jwt_secret", ValueType::kString, "",
+     "The platform's shared secret that signs user tokens (HS256, at least 32 bytes); empty "
+     "refuses user tokens. Prefer the environment variable to a file.",
+     [](std::string_view v, Config* c) {
+       if (!v.empty() && v.size() < 32) return InvalidArgument("at least 32 bytes");
+       c->auth_jwt_secret = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return std::string(c.auth_jwt_secret.empty() ? "" : "<secret>"); }},
+    {"auth.jwt_issuer", ValueType::kString, "", "The `iss` user tokens must carry.",
+     [](std::string_view v, Config* c) {
+       if (v.empty()) return InvalidArgument("must not be empty");
+       c->auth_jwt_issuer = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.auth_jwt_issuer; }},
+    {"auth.jwt_audience", ValueType::kString, "", "The `aud` user tokens must carry (or list).",
+     [](std::string_view v, Config* c) {
+       if (v.empty()) return InvalidArgument("must not be empty");
+       c->auth_jwt_audience = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.auth_jwt_audience; }},
+    {"cache.max_mb", ValueType::kInteger, "",
+     "Memory of the in-process cache of dashboards, user metrics and trends (0 to 65536; 0 "
+     "turns it off).",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint64_t, 0, 65'536>(v, &c->cache_max_mb);
+     },
+     [](const Config& c) { return std::to_string(c.cache_max_mb); }},
     {"store.granule_cache_mb", ValueType::kInteger, "",
      "Memory for decoded columns of the granules that one user's queries read, kept for the next "
      "query of that user (0 to 65536; 0 turns the cache off).",
@@ -375,6 +422,7 @@ Config DefaultConfig() {
   c.listen_port = 8080;
   c.threads = std::max(1u, std::thread::hardware_concurrency());
   c.log_level = "info";
+  c.log_format = "json";
   c.wal_sync = "always";
   c.wal_sync_interval_ms = 200;
   c.wal_segment_bytes = 64 * kMiB;
@@ -394,6 +442,9 @@ Config DefaultConfig() {
   c.store_flush_interval_s = 300;
   c.query_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   c.query_max_memory_mb = 512;
+  c.auth_jwt_issuer = "career-copilot";
+  c.auth_jwt_audience = "career-analytics";
+  c.cache_max_mb = 64;
   return c;
 }
 

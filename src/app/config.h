@@ -20,6 +20,7 @@ struct Config {
   uint16_t listen_port = 0;              // listen (PORT part; 0 = any free port)
   int threads = 1;                       // threads
   std::string log_level;                 // log_level
+  std::string log_format;                // log_format: "json" or "text"
   std::string wal_sync;                  // wal.sync: "always", "interval" or "none"
   int wal_sync_interval_ms = 0;          // wal.sync_interval_ms
   uint64_t wal_segment_bytes = 0;        // wal.segment_bytes
@@ -42,6 +43,11 @@ struct Config {
   uint64_t ingest_max_lag_mb = 0;        // ingest.max_consumer_lag_mb
   std::string enrich_user_agents;        // enrich.user_agents: uap-core regexes.yaml ("" = off)
   std::string enrich_geo_db;             // enrich.geo_db: MaxMind DB file ("" = off)
+  std::string state;                     // state: "" (SQLite in the data directory) or a URL
+  std::string auth_jwt_secret;           // auth.jwt_secret ("" = user tokens refused)
+  std::string auth_jwt_issuer;           // auth.jwt_issuer
+  std::string auth_jwt_audience;         // auth.jwt_audience
+  uint64_t cache_max_mb = 0;             // cache.max_mb (0 = no cache)
 };
 
 /// Where Debian's uap-core package puts its regexes (enrich.user_agents' default).

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/commands.h"
 #include "app/data_dir.h"
 #include "app/offline_store.h"
 #include "app/server_app.h"
@@ -16,7 +17,6 @@
 #include "ingest/batch_decoder.h"
 #include "ingest/ingest_pipeline.h"
 #include "services/catalogue_service.h"
-#include "state/sqlite_state_store.h"
 
 namespace ca::app {
 namespace {
@@ -75,7 +75,7 @@ std::string ImportReceipt::ToJson() const {
 Result<ImportReceipt> ImportEvents(const ImportOptions& options, std::ostream& log) {
   const auto started = std::chrono::steady_clock::now();
   DataDir dir{options.config.data};
-  CA_ASSIGN_OR_RETURN(auto state, state::OpenSqliteStateStore(dir.state_db()));
+  CA_ASSIGN_OR_RETURN(auto state, OpenState(options.config));
   CA_ASSIGN_OR_RETURN(auto tenant, state->FindTenant(options.tenant));
   if (!tenant) {
     return Status(ErrorCode::kNotFound, "no tenant '" + options.tenant +

@@ -1,8 +1,8 @@
 #include "app/offline_store.h"
 
+#include "app/commands.h"
 #include "app/data_dir.h"
 #include "app/server_app.h"
-#include "state/sqlite_state_store.h"
 
 namespace ca::app {
 
@@ -18,7 +18,7 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const Config& config, M
                                      "its HTTP API");
   }
   s->lock_ = std::move(lock).value();
-  CA_ASSIGN_OR_RETURN(s->state_, state::OpenSqliteStateStore(dir.state_db()));
+  CA_ASSIGN_OR_RETURN(s->state_, OpenState(config));
   s->wal_options_.dir = dir.wal();
   s->wal_options_.env = env;
   s->wal_options_.sync = wal::SyncMode::kNone;

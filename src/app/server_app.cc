@@ -6,20 +6,29 @@
 #include <mutex>
 #include <utility>
 
+#include "api/auth.h"
 #include "api/ingest_handler.h"
 #include "api/query_handler.h"
 #include "api/routes.h"
+#include "api/user_token.h"
 #include "app/commands.h"
 #include "app/data_dir.h"
+#include "app/log_format.h"
+#include "app/server_metrics.h"
 #include "base/clock.h"
+#include "batch/rollup_updater.h"
+#include "batch/scheduler.h"
+#include "batch/state_job_run_store.h"
+#include "cache/lru_cache.h"
 #include "http/server.h"
 #include "ingest/ingest_pipeline.h"
 #include "services/catalogue_service.h"
+#include "services/dashboard_service.h"
 #include "services/ingest_rules_service.h"
+#include "services/market_service.h"
 #include "services/query_service.h"
 #include "services/user_profile_service.h"
 #include "state/key_cache.h"
-#include "state/sqlite_state_store.h"
 #include "store/event_store.h"
 #include "wal/wal.h"
 
@@ -28,6 +37,10 @@ namespace {
 
 // How long /readyz answers 503 after a failed write; matches the Retry-After of disk_full.
 constexpr int64_t kNotReadyAfterFailureMs = 10'000;
+
+// The nightly job that recomputes the rollups of days late events touched (docs/rollups.md).
+constexpr const char* kRecomputeJob = "rollups.recompute";
+constexpr const char* kRecomputeSchedule = "30 2 * * *";  // 02:30 UTC
 
 }  // namespace
 
@@ -98,6 +111,8 @@ struct TaskSink {
 };
 
 struct ServerApp::Parts {
+  // First, so that it goes last: the WAL, the queries and the routes observe into it.
+  metrics::Registry registry;
   std::unique_ptr<io::FileLock> lock;
   std::unique_ptr<state::StateStore> state;
   std::unique_ptr<state::KeyCache> keys;
@@ -123,6 +138,17 @@ struct ServerApp::Parts {
   std::unique_ptr<api::SdkHandler> sdk_handler;
   std::unique_ptr<api::DeadLetterHandler> dead_letter_handler;
   std::unique_ptr<api::QueryHandler> query_handler;
+  std::unique_ptr<cache::Cache> cache;  // null when cache.max_mb is 0
+  std::unique_ptr<batch::RollupUpdater> rollups;
+  std::unique_ptr<batch::StateJobRunStore> job_runs;
+  std::unique_ptr<batch::Scheduler> scheduler;
+  std::unique_ptr<services::DashboardService> dashboards;
+  std::unique_ptr<services::MarketService> market;
+  std::optional<api::UserTokenVerifier> tokens;
+  std::unique_ptr<api::Authenticator> auth;
+  std::unique_ptr<api::DashboardHandler> dashboard_handler;
+  std::unique_ptr<api::MarketHandler> market_handler;
+  std::unique_ptr<api::JobsHandler> jobs_handler;
   std::unique_ptr<http::Server> server;
 };
 
@@ -158,32 +184,6 @@ std::function<std::string()> OverloadCheck(wal::Wal* wal, store::EventStore* sto
     }
     return verdict->why;
   };
-}
-
-// The ingest counters in Prometheus' text format (GET /metrics; issue 5 adds the rest).
-std::string IngestMetricsText(const ingest::IngestCounters& c, uint64_t lane_drops) {
-  std::string out =
-      "# HELP ca_ingest_received_events_total Events received by the ingest endpoints.\n"
-      "# TYPE ca_ingest_received_events_total counter\n"
-      "ca_ingest_received_events_total " +
-      std::to_string(c.received) +
-      "\n# HELP ca_ingest_events_total Received events by outcome; accepted + duplicate + "
-      "rejected = received.\n"
-      "# TYPE ca_ingest_events_total counter\n"
-      "ca_ingest_events_total{outcome=\"accepted\"} " +
-      std::to_string(c.accepted) + "\nca_ingest_events_total{outcome=\"duplicate\"} " +
-      std::to_string(c.duplicates) + "\nca_ingest_events_total{outcome=\"rejected\"} " +
-      std::to_string(c.rejected) +
-      "\n# HELP ca_ingest_failed_writes_total Batches the WAL could not write (answered 503).\n"
-      "# TYPE ca_ingest_failed_writes_total counter\n"
-      "ca_ingest_failed_writes_total " +
-      std::to_string(c.failed_writes) +
-      "\n# HELP ca_lane_dropped_events_total Batch-lane events skipped for in-process consumers "
-      "that fell behind (still in the WAL and the store).\n"
-      "# TYPE ca_lane_dropped_events_total counter\n"
-      "ca_lane_dropped_events_total " +
-      std::to_string(lane_drops) + "\n";
-  return out;
 }
 
 }  // namespace
@@ -225,6 +225,49 @@ Status ServerApp::LoadEnrichment(const Config& config, Parts* parts) {
   return Status::Ok();
 }
 
+// The read side: cache, rollups (a WAL consumer), the scheduler and its jobs, dashboards and
+// market data, and their handlers. Needs the state, WAL, store, queries and auth of `parts`.
+Status ServerApp::StartServices(const Config& config, Parts* parts) {
+  if (config.cache_max_mb > 0) {
+    cache::LruCacheOptions cache_options;
+    cache_options.capacity_bytes = config.cache_max_mb << 20;
+    parts->cache = std::make_unique<cache::LruCache>(std::move(cache_options));
+  }
+  cache::Cache* cache = parts->cache.get();
+  CA_ASSIGN_OR_RETURN(
+      parts->rollups,
+      batch::RollupUpdater::Open(
+          parts->wal_options, parts->wal.get(), parts->state.get(), parts->store.get(), {},
+          [cache](const std::vector<std::pair<std::string, std::string>>& users) {
+            if (cache == nullptr) return;
+            for (const auto& [tenant, user] : users) {
+              cache->InvalidateTag(cache::UserTag(tenant, user));
+            }
+          }));
+  parts->rollups->Start();
+  parts->job_runs = std::make_unique<batch::StateJobRunStore>(parts->state.get());
+  parts->scheduler = std::make_unique<batch::Scheduler>(parts->job_runs.get());
+  CA_ASSIGN_OR_RETURN(batch::CronSchedule nightly,
+                      batch::CronSchedule::Parse(kRecomputeSchedule, "UTC"));
+  CA_RETURN_IF_ERROR(parts->scheduler->Add(
+      kRecomputeJob, std::move(nightly), [rollups = parts->rollups.get()]() -> Status {
+        CA_ASSIGN_OR_RETURN(size_t days, rollups->RecomputeMarkedDays());
+        spdlog::info("rollups: recomputed {} marked days", days);
+        return Status::Ok();
+      }));
+  CA_RETURN_IF_ERROR(parts->scheduler->Start());
+  parts->dashboards =
+      std::make_unique<services::DashboardService>(parts->store.get(), parts->state.get(), cache);
+  parts->market = std::make_unique<services::MarketService>(parts->state.get(), cache);
+  parts->dashboard_handler = std::make_unique<api::DashboardHandler>(
+      parts->dashboards.get(), parts->queries.get(), parts->auth.get());
+  parts->market_handler = std::make_unique<api::MarketHandler>(
+      parts->market.get(), parts->queries.get(), parts->auth.get());
+  parts->jobs_handler =
+      std::make_unique<api::JobsHandler>(parts->scheduler.get(), parts->auth.get());
+  return Status::Ok();
+}
+
 ServerApp::ServerApp(Config config) : config_(std::move(config)) {}
 
 ServerApp::~ServerApp() {
@@ -233,6 +276,7 @@ ServerApp::~ServerApp() {
 
 Status ServerApp::Start() {
   spdlog::set_level(spdlog::level::from_str(config_.log_level));  // validated by config
+  UseLogFormat(config_.log_format);
   auto parts = std::make_unique<Parts>();
   io::Env* env = io::Env::Default();
   DataDir dir{config_.data};
@@ -244,7 +288,7 @@ Status ServerApp::Start() {
   }
   parts->lock = std::move(lock).value();
 
-  CA_ASSIGN_OR_RETURN(parts->state, state::OpenSqliteStateStore(dir.state_db()));
+  CA_ASSIGN_OR_RETURN(parts->state, OpenState(config_));
   parts->keys = std::make_unique<state::KeyCache>(parts->state.get());
   parts->catalogues = std::make_unique<services::CatalogueService>(parts->state.get());
   parts->ingest_rules = std::make_unique<services::IngestRulesService>(parts->state.get(),
@@ -256,6 +300,11 @@ Status ServerApp::Start() {
   CA_ASSIGN_OR_RETURN(parts->wal_options.sync, wal::ParseSyncMode(config_.wal_sync));
   parts->wal_options.sync_interval_ms = config_.wal_sync_interval_ms;
   parts->wal_options.segment_bytes = config_.wal_segment_bytes;
+  parts->wal_options.sync_seconds =
+      &parts->registry
+           .Histogram("ca_wal_sync_duration_seconds",
+                      "Time of each fdatasync of write-ahead log segments.")
+           .With({});
   wal::RecoveryReport report;
   auto wal = wal::Wal::Open(parts->wal_options, &report);
   if (!wal.ok()) {
@@ -307,6 +356,8 @@ Status ServerApp::Start() {
   services::QueryServiceOptions query_options;
   query_options.threads = config_.query_threads;
   query_options.max_memory_bytes = config_.query_max_memory_mb << 20;
+  query_options.latency_seconds = &parts->registry.Histogram(
+      "ca_query_duration_seconds", "Run time of analytics queries, by kind.", {"kind"});
   parts->queries = std::make_unique<services::QueryService>(parts->store.get(), query_options);
   if (!config_.self_telemetry_tenant.empty()) {
     if (!state::IsValidTenantName(config_.self_telemetry_tenant)) {
@@ -321,8 +372,24 @@ Status ServerApp::Start() {
         std::make_unique<services::SelfTelemetry>(parts->pipeline.get(), std::move(telemetry));
     parts->task_sink->Set(parts->telemetry.get());
   }
+  if (!config_.auth_jwt_secret.empty()) {
+    api::UserTokenVerifier::Options token_options;
+    token_options.secret = config_.auth_jwt_secret;
+    token_options.issuer = config_.auth_jwt_issuer;
+    token_options.audience = config_.auth_jwt_audience;
+    auto verifier = api::UserTokenVerifier::Create(std::move(token_options));
+    if (!verifier.ok()) {
+      return Status(ErrorCode::kConfigInvalid, "auth: " + std::string(verifier.status().message()));
+    }
+    parts->tokens.emplace(std::move(verifier).value());
+  } else {
+    spdlog::info("auth: no auth.jwt_secret, so user tokens are refused (secret keys only)");
+  }
+  parts->auth = std::make_unique<api::Authenticator>(parts->keys.get(),
+                                                     parts->tokens ? &*parts->tokens : nullptr);
   parts->query_handler =
-      std::make_unique<api::QueryHandler>(parts->queries.get(), parts->keys.get());
+      std::make_unique<api::QueryHandler>(parts->queries.get(), parts->auth.get());
+  CA_RETURN_IF_ERROR(StartServices(config_, parts.get()));
 
   api::IngestLimits limits;
   limits.max_event_bytes = config_.max_event_bytes;
@@ -341,7 +408,7 @@ Status ServerApp::Start() {
   parts->sdk_handler =
       std::make_unique<api::SdkHandler>(parts->ingest_handler.get(), config_.max_body_bytes);
   parts->dead_letter_handler = std::make_unique<api::DeadLetterHandler>(
-      parts->ingest_handler.get(), parts->state.get(), parts->keys.get());
+      parts->ingest_handler.get(), parts->state.get(), parts->auth.get());
 
   http::Router router;
   api::RouteContext routes;
@@ -350,6 +417,9 @@ Status ServerApp::Start() {
   routes.dead_letters = parts->dead_letter_handler.get();
   routes.telemetry = parts->telemetry.get();
   routes.query = parts->query_handler.get();
+  routes.dashboard = parts->dashboard_handler.get();
+  routes.market = parts->market_handler.get();
+  routes.jobs = parts->jobs_handler.get();
   wal::Wal* wal_ptr = parts->wal.get();
   // Not ready while the log refuses writes, nor for a while after a failed write: a full disk
   // lets the log recover (it cuts the failed tail) and fail again at the next write.
@@ -357,9 +427,16 @@ Status ServerApp::Start() {
     wal::Wal::Stats stats = wal_ptr->stats();
     return !stats.broken && NowMillis() - stats.last_failure_ms > kNotReadyAfterFailureMs;
   };
-  routes.metrics = [pipeline = parts->pipeline.get(), lanes = parts->lanes.get()] {
-    return IngestMetricsText(pipeline->counters(), lanes->dropped());
-  };
+  ServerMetricsSources sources;
+  sources.pipeline = parts->pipeline.get();
+  sources.lanes = parts->lanes.get();
+  sources.wal = parts->wal.get();
+  sources.store = parts->store.get();
+  sources.rollups = parts->rollups.get();
+  sources.cache = parts->cache.get();
+  RegisterServerMetrics(&parts->registry, sources);
+  routes.registry = &parts->registry;
+  routes.metrics = [registry = &parts->registry] { return registry->Render(); };
   api::AddRoutes(routes, &router);
 
   http::ServerOptions http_options;
@@ -387,6 +464,10 @@ Status ServerApp::Shutdown() {
   // The last records of the server's own requests go in before the WAL closes.
   parts->task_sink->Set(nullptr);
   parts->telemetry.reset();
+  parts->scheduler->Stop();
+  if (Status s = parts->rollups->Stop(); !s.ok()) {
+    spdlog::error("rollups: last flush failed: {}", s.ToString());
+  }
   parts->queries->Stop();
   Status closed = parts->wal->Close();
   if (!closed.ok()) spdlog::error("wal: close failed: {}", closed.ToString());

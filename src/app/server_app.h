@@ -41,6 +41,8 @@ class ServerApp {
   struct Parts;
   /// The enrichment stage's sources (enrich.* settings) into `parts`.
   static Status LoadEnrichment(const Config& config, Parts* parts);
+  /// The read side (cache, rollups, scheduler, dashboards, market data) into `parts`.
+  static Status StartServices(const Config& config, Parts* parts);
   Config config_;
   std::unique_ptr<Parts> parts_;
 };

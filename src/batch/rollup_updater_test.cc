@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "batch/daily_metrics.h"
+#include "batch/state_job_run_store.h"
 #include "event/event_codec.h"
 #include "state/sqlite_state_store.h"
 #include "wal/wal_test_util.h"
@@ -257,6 +258,18 @@ TEST_F(RollupUpdaterTest, ForgettingAUserRemovesTheirDays) {
   auto rows = Rows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].user_id, "u2");
+}
+
+TEST_F(RollupUpdaterTest, JobRunsPersistInTheStateStore) {
+  StateJobRunStore runs(state_.get());
+  EXPECT_EQ(*runs.LastRun("rollups.recompute"), std::nullopt);
+  ASSERT_TRUE(runs.RecordRun("rollups.recompute", {10, 20, false, "internal: boom"}).ok());
+  ASSERT_TRUE(runs.RecordRun("rollups.recompute", {30, 45, true, ""}).ok());
+  auto last = runs.LastRun("rollups.recompute");
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->started_ms, 30);
+  EXPECT_EQ((*last)->finished_ms, 45);
+  EXPECT_TRUE((*last)->ok);
 }
 
 }  // namespace
