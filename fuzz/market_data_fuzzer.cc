@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "services/market_data.h"
+#include "state/state_store.h"
 
 namespace {
 
@@ -35,7 +36,7 @@ void CheckText(const std::string& s) {
     const auto b = static_cast<unsigned char>(c);
     Check(b >= 0x20 && b != 0x7f, "text without control characters");
   }
-  Check(!ca::services::NormaliseKey(s).empty(), "normalised key non-empty");
+  Check(!ca::state::NormaliseKey(s).empty(), "normalised key non-empty");
 }
 
 bool KnownCode(std::string_view code) {

@@ -136,6 +136,16 @@ void AddReadRoutes(const RouteContext& context, Routes& routes) {
   routes.Add("POST", "/analytics/external",
              Bind(context.market, &MarketHandler::HandleImport, "external data"));
   routes.Add("GET", "/analytics/jobs", Bind(context.jobs, &JobsHandler::HandleList, "jobs"));
+  routes.Add("GET", "/analytics/users/{id}/export",
+             Bind(context.users, &UserDataHandler::HandleExport, "user data"));
+  routes.Add("DELETE", "/analytics/users/{id}",
+             Bind(context.users, &UserDataHandler::HandleDelete, "user data"));
+  routes.Add("POST", "/analytics/export",
+             Bind(context.exports, &ExportHandler::HandleSubmit, "exports"));
+  routes.Add("GET", "/analytics/exports/{id}",
+             Bind(context.exports, &ExportHandler::HandleGet, "exports"));
+  routes.Add("GET", "/analytics/exports/{id}/download",
+             Bind(context.exports, &ExportHandler::HandleDownload, "exports"));
   routes.Add("POST", "/analytics/jobs/{name}/run",
              Bind(context.jobs, &JobsHandler::HandleRun, "jobs"));
 }

@@ -4,11 +4,13 @@
 
 #include "api/dashboard_handler.h"
 #include "api/dead_letter_handler.h"
+#include "api/export_handler.h"
 #include "api/ingest_handler.h"
 #include "api/jobs_handler.h"
 #include "api/market_handler.h"
 #include "api/query_handler.h"
 #include "api/sdk_handler.h"
+#include "api/user_data_handler.h"
 #include "base/metrics.h"
 #include "http/router.h"
 #include "services/self_telemetry.h"
@@ -27,6 +29,8 @@ struct RouteContext {
   DashboardHandler* dashboard = nullptr;
   MarketHandler* market = nullptr;
   JobsHandler* jobs = nullptr;
+  UserDataHandler* users = nullptr;
+  ExportHandler* exports = nullptr;
   /// Records every API request (null: none are recorded).
   services::SelfTelemetry* telemetry = nullptr;
   /// True while the server can take writes (for /readyz).

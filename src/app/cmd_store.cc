@@ -1,5 +1,6 @@
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -14,7 +15,9 @@
 #include "event/timestamp.h"
 #include "query/executor.h"
 #include "query/spec.h"
-#include "state/sqlite_state_store.h"
+#include "services/market_service.h"
+#include "services/user_data_service.h"
+#include "state/state_store.h"
 #include "store/column_batch.h"
 
 namespace ca::app {
@@ -102,6 +105,69 @@ void AddQuery(CLI::App* app) {
   });
 }
 
+// The tenant to import into: --tenant, else the only tenant with keys besides the server's own.
+std::string ImportTenant(state::StateStore* state, const std::string& given, const Config& config) {
+  if (!given.empty()) return given;
+  auto tenants = state->ListTenants();
+  if (!tenants.ok()) Fail(tenants.status());
+  std::vector<std::string> names;
+  for (const state::Tenant& t : *tenants) {
+    if (t.name != config.self_telemetry_tenant) names.push_back(t.name);
+  }
+  if (names.size() == 1) return names.front();
+  std::string listed;
+  for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n;
+  Fail(InvalidArgument(names.empty()
+                           ? "no tenant yet: create one with `keys create`"
+                           : "several tenants (" + listed + "): say which with --tenant"));
+  return {};
+}
+
+// `import market|benchmarks|indicators`: external data into the state store (works while a
+// server runs; its cached trends follow within their TTL, POST /analytics/external at once).
+void AddExternalImport(CLI::App* import, services::ExternalDataset dataset) {
+  struct Flags {
+    std::string data = "./data";
+    std::string tenant;
+    std::string file;
+    std::string format;
+  };
+  auto flags = std::make_shared<Flags>();
+  const std::string name(services::ExternalDatasetName(dataset));
+  CLI::App* cmd = import->add_subcommand(
+      name, "Load " + name +
+                " data (CSV with a header, or JSON / JSON lines; docs/api/market-data.md) into "
+                "the state store. Prints a receipt with the rejected rows and their line numbers.");
+  cmd->add_option("--data", flags->data, "data directory")->capture_default_str();
+  cmd->add_option("--tenant", flags->tenant, "tenant (default: the only one)");
+  cmd->add_option("--file", flags->file, "CSV or JSON file ('-' for stdin)")->required();
+  cmd->add_option("--format", flags->format, "csv or json (default: from the file name)")
+      ->check(CLI::IsMember({"csv", "json"}));
+  cmd->callback([flags, dataset] {
+    std::optional<services::ExternalFormat> format =
+        flags->format.empty() ? services::ExternalFormatForPath(flags->file)
+                              : services::ParseExternalFormat(flags->format);
+    if (!format) Fail(InvalidArgument("--format csv|json is needed for " + flags->file));
+    std::string body;
+    if (flags->file == "-") {
+      body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream in(flags->file, std::ios::binary);
+      if (!in) Fail(Status(ErrorCode::kNotFound, "cannot read " + flags->file));
+      body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const Config config = OfflineConfig(flags->data);
+    auto state = OpenState(config);
+    if (!state.ok()) Fail(state.status());
+    const std::string tenant = ImportTenant(state->get(), flags->tenant, config);
+    services::MarketService market(state->get(), nullptr);
+    auto receipt = market.Import(tenant, dataset, *format, body);
+    if (!receipt.ok()) Fail(receipt.status());
+    (*receipt)["tenant"] = tenant;
+    std::cout << receipt->dump() << std::endl;
+  });
+}
+
 void AddImport(CLI::App* app) {
   CLI::App* import = app->add_subcommand("import", "Bulk-load data into a data directory");
   import->require_subcommand(1);
@@ -122,6 +188,11 @@ void AddImport(CLI::App* app) {
     if (!receipt.ok()) Fail(receipt.status());
     std::cout << receipt->ToJson() << std::endl;
   });
+  for (services::ExternalDataset dataset :
+       {services::ExternalDataset::kMarket, services::ExternalDataset::kBenchmarks,
+        services::ExternalDataset::kIndicators}) {
+    AddExternalImport(import, dataset);
+  }
 }
 
 void AddStore(CLI::App* app) {
@@ -205,18 +276,6 @@ void AddCompact(CLI::App* app) {
   });
 }
 
-nlohmann::ordered_json ReceiptJson(const store::DeletionReceipt& r) {
-  return {{"receipt_id", r.receipt_id},
-          {"tenant", r.tenant},
-          {"user_id", r.user_id},
-          {"deleted_at", event::FormatIso8601Millis(r.deleted_at_ms)},
-          {"events_masked", r.masked_events},
-          {"status", r.removed_at_ms == 0 ? "masked" : "removed"},
-          {"removed_at", r.removed_at_ms == 0 ? nlohmann::ordered_json(nullptr)
-                                              : nlohmann::ordered_json(
-                                                    event::FormatIso8601Millis(r.removed_at_ms))}};
-}
-
 void AddDeleteUser(CLI::App* app) {
   auto flags = std::make_shared<StoreFlags>();
   auto user = std::make_shared<std::string>();
@@ -238,14 +297,15 @@ void AddDeleteUser(CLI::App* app) {
     auto state = OpenStateOrFail(flags->data);
     if (Status s = state->ForgetUser(flags->tenant, *user); !s.ok()) Fail(s);
     if (Status s = state->SuppressUsers(flags->tenant, {*user}, NowMillis()); !s.ok()) Fail(s);
-    std::cout << ReceiptJson(*receipt).dump() << std::endl;
+    std::cout << services::DeletionReceiptJson(*receipt).dump() << std::endl;
   });
 
   CLI::App* list = app->add_subcommand("deletions", "List the deletion receipts as JSON lines");
   list->add_option("--data", flags->data, "data directory")->capture_default_str();
   list->callback([flags] {
     auto offline = OpenOrFail(flags->data, OfflineStore::Mode::kReadOnly);
-    for (const auto& r : offline->store()->Deletions()) std::cout << ReceiptJson(r).dump() << '\n';
+    for (const auto& r : offline->store()->Deletions())
+      std::cout << services::DeletionReceiptJson(r).dump() << '\n';
     std::cout.flush();
   });
 }

@@ -24,9 +24,11 @@
 #include "ingest/ingest_pipeline.h"
 #include "services/catalogue_service.h"
 #include "services/dashboard_service.h"
+#include "services/export_service.h"
 #include "services/ingest_rules_service.h"
 #include "services/market_service.h"
 #include "services/query_service.h"
+#include "services/user_data_service.h"
 #include "services/user_profile_service.h"
 #include "state/key_cache.h"
 #include "store/event_store.h"
@@ -149,6 +151,10 @@ struct ServerApp::Parts {
   std::unique_ptr<api::DashboardHandler> dashboard_handler;
   std::unique_ptr<api::MarketHandler> market_handler;
   std::unique_ptr<api::JobsHandler> jobs_handler;
+  std::unique_ptr<services::UserDataService> user_data;
+  std::unique_ptr<api::UserDataHandler> user_data_handler;
+  std::unique_ptr<services::ExportService> exports;
+  std::unique_ptr<api::ExportHandler> export_handler;
   std::unique_ptr<http::Server> server;
 };
 
@@ -265,6 +271,25 @@ Status ServerApp::StartServices(const Config& config, Parts* parts) {
       parts->market.get(), parts->queries.get(), parts->auth.get());
   parts->jobs_handler =
       std::make_unique<api::JobsHandler>(parts->scheduler.get(), parts->auth.get());
+  services::UserDataService::Parts user_parts;
+  user_parts.store = parts->store.get();
+  user_parts.state = parts->state.get();
+  user_parts.cache = cache;
+  user_parts.rollups = parts->rollups.get();
+  user_parts.wal = parts->wal.get();
+  user_parts.on_suppressed = [rules = parts->ingest_rules.get()](const std::string& tenant) {
+    rules->Invalidate(tenant);
+  };
+  parts->user_data = std::make_unique<services::UserDataService>(std::move(user_parts));
+  parts->user_data_handler = std::make_unique<api::UserDataHandler>(
+      parts->user_data.get(), parts->queries.get(), parts->auth.get());
+  services::ExportService::Options export_options;
+  export_options.dir = DataDir{config.data}.root + "/exports";
+  parts->exports = std::make_unique<services::ExportService>(
+      parts->store.get(), parts->state.get(), parts->queries.get(), std::move(export_options));
+  CA_RETURN_IF_ERROR(parts->exports->Start());
+  parts->export_handler =
+      std::make_unique<api::ExportHandler>(parts->exports.get(), parts->auth.get());
   return Status::Ok();
 }
 
@@ -420,6 +445,8 @@ Status ServerApp::Start() {
   routes.dashboard = parts->dashboard_handler.get();
   routes.market = parts->market_handler.get();
   routes.jobs = parts->jobs_handler.get();
+  routes.users = parts->user_data_handler.get();
+  routes.exports = parts->export_handler.get();
   wal::Wal* wal_ptr = parts->wal.get();
   // Not ready while the log refuses writes, nor for a while after a failed write: a full disk
   // lets the log recover (it cuts the failed tail) and fail again at the next write.
@@ -465,6 +492,7 @@ Status ServerApp::Shutdown() {
   parts->task_sink->Set(nullptr);
   parts->telemetry.reset();
   parts->scheduler->Stop();
+  parts->exports->Stop();
   if (Status s = parts->rollups->Stop(); !s.ok()) {
     spdlog::error("rollups: last flush failed: {}", s.ToString());
   }

@@ -212,9 +212,12 @@ Status RollupUpdater::FlushPending() {
   if (wal_ != nullptr) wal_->CommitCheckpoint(kConsumerName, flushed_lsn_).IgnoreError();
   if (on_flushed_ && !users.empty()) on_flushed_(users);
   // Published last: a reader who sees the position also sees the callback's effects.
-  std::lock_guard lock(stats_mu_);
-  stats_.position = flushed_lsn_;
-  ++stats_.flushes;
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.position = flushed_lsn_;
+    ++stats_.flushes;
+  }
+  position_cv_.notify_all();
   return Status::Ok();
 }
 
@@ -272,6 +275,15 @@ Result<size_t> RollupUpdater::RecomputeMarkedDays() {
     recomputed += days.size();
   }
   return recomputed;
+}
+
+Status RollupUpdater::WaitPosition(wal::Lsn lsn, int64_t timeout_ms) {
+  std::unique_lock lock(stats_mu_);
+  if (position_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                            [&] { return stats_.position >= lsn; })) {
+    return Status::Ok();
+  }
+  return Status(ErrorCode::kUnavailable, "the rollups are behind the log; retry shortly");
 }
 
 RollupUpdater::Stats RollupUpdater::stats() const {

@@ -78,6 +78,10 @@ class RollupUpdater {
 
   Stats stats() const;
 
+  /// Waits until every WAL record below `lsn` is in the state store (the thread must be
+  /// running); kUnavailable after `timeout_ms`.
+  Status WaitPosition(wal::Lsn lsn, int64_t timeout_ms);
+
  private:
   using Key = std::tuple<std::string, std::string, int64_t>;  // tenant, user id, day
 
@@ -112,6 +116,7 @@ class RollupUpdater {
   bool recompute_marked_at_start_ = false;
 
   mutable std::mutex stats_mu_;
+  std::condition_variable position_cv_;  // with stats_mu_: the position moved
   Stats stats_;
 
   std::mutex stop_mu_;

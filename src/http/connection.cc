@@ -269,9 +269,15 @@ void Connection::Dispatch() {
 
 void Connection::Send(Response response) {
   if (state_ != State::kHandling) return;
-  state_ = State::kWriting;
   int status = response.status;
   if (status < 100 || status > 999) status = 500;
+  if (!response.file_path.empty()) {
+    if (SendFile(response, status)) return;
+    spdlog::error("http: cannot open {} for {} {}", response.file_path, log_method_, log_path_);
+    response = ErrorResponse(Internal("the file to send cannot be read"));
+    status = response.status;
+  }
+  state_ = State::kWriting;
   response_.emplace();
   HttpResponse& res = *response_;
   res.version(version_);
@@ -317,9 +323,56 @@ void Connection::Send(Response response) {
   }
 }
 
+bool Connection::SendFile(Response& response, int status) {
+  beast::error_code ec;
+  bhttp::file_body::value_type file;
+  file.open(response.file_path.c_str(), beast::file_mode::scan, ec);
+  if (ec) return false;
+  state_ = State::kWriting;
+  file_response_.emplace(std::piecewise_construct, std::make_tuple(std::move(file)),
+                         std::make_tuple(static_cast<bhttp::status>(status), version_));
+  auto& res = *file_response_;
+  res.set(bhttp::field::server, kServerName.data());
+  res.set("X-Request-Id", request_id_);
+  if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) {
+    std::string lower = Lower(name);
+    if (lower == "content-length" || lower == "transfer-encoding" || lower == "connection") {
+      continue;
+    }
+    res.set(name, value);
+  }
+  if (ctx_.options.access_log) {
+    LogStructured(spdlog::level::info,
+                  {{"msg", "request"},
+                   {"request_id", request_id_},
+                   {"method", log_method_},
+                   {"path", log_path_},
+                   {"status", status},
+                   {"duration_ms", static_cast<double>(MonotonicNanos() - started_ns_) / 1e6},
+                   {"remote", remote_address_}});
+  }
+  keep_alive_ = keep_alive_ && !close_after_ && !ctx_.shutting_down;
+  res.keep_alive(keep_alive_);
+  res.prepare_payload();
+  file_serializer_.emplace(res);
+  stream_.expires_after(milliseconds(ctx_.options.write_timeout_ms));
+  auto on_written = [self = shared_from_this()](beast::error_code write_ec, size_t) {
+    self->OnWritten(write_ec);
+  };
+  if (head_) {
+    bhttp::async_write_header(stream_, *file_serializer_, std::move(on_written));
+  } else {
+    bhttp::async_write(stream_, *file_serializer_, std::move(on_written));
+  }
+  return true;
+}
+
 void Connection::OnWritten(beast::error_code ec) {
   serializer_.reset();
   response_.reset();
+  file_serializer_.reset();
+  file_response_.reset();
   request_id_.clear();
   if (state_ == State::kClosed) return;
   if (ec) {

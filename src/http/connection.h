@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/file_body.hpp>
 
 #include "base/status.h"
 #include "http/response.h"
@@ -48,6 +49,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Reject(const Status& status);
   void OnReadError(boost::beast::error_code ec);
   void OnWritten(boost::beast::error_code ec);
+  /// Send for a response whose body is the file `response.file_path`; false when it cannot be
+  /// opened (then nothing was sent).
+  bool SendFile(Response& response, int status);
   /// Half-closes and drains unread input for a while, then closes.
   void Linger();
   void DrainSome();
@@ -71,6 +75,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<HttpResponse> response_;
   std::optional<boost::beast::http::response_serializer<boost::beast::http::string_body>>
       serializer_;
+  // A response whose body is a file (Response::file_path), streamed by Beast.
+  std::optional<boost::beast::http::response<boost::beast::http::file_body>> file_response_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::file_body>>
+      file_serializer_;
 };
 
 }  // namespace ca::http

@@ -15,6 +15,9 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// When set, the body is this file instead, streamed from disk in chunks (large downloads are
+  /// never held in memory); a file that cannot be opened is answered 500.
+  std::string file_path;
 
   /// A response with `body` as application/json.
   static Response Json(int status, std::string body);

@@ -2,14 +2,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "http/errors.h"
@@ -152,6 +157,39 @@ TEST_F(ServerTest, EveryResponseCarriesARequestId) {
   HttpResponse refused = raw.Read();
   EXPECT_EQ(refused.result_int(), 400);
   EXPECT_EQ(refused["X-Request-Id"].size(), 16u);
+}
+
+TEST_F(ServerTest, FileBodiesAreStreamedFromDisk) {
+  const std::string path = ::testing::TempDir() + "ca_server_test_file.bin";
+  std::string content;
+  for (int i = 0; i < 300'000; ++i) content += "0123456789"[i % 10];
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+  }
+  router_.Add("GET", "/file", [path](Request&, Responder respond) {
+    Response r;
+    r.content_type = "application/gzip";
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"x.gz\"");
+    r.file_path = path;
+    respond(std::move(r));
+  });
+  router_.Add("GET", "/missing", [](Request&, Responder respond) {
+    Response r;
+    r.file_path = "/nonexistent/file";
+    respond(std::move(r));
+  });
+  StartServer();
+  Client client(server_->port());
+  HttpResponse file = client.Send(bhttp::verb::get, "/file");
+  EXPECT_EQ(file.result_int(), 200);
+  EXPECT_EQ(file.body(), content);
+  EXPECT_EQ(file[bhttp::field::content_type], "application/gzip");
+  EXPECT_EQ(file[bhttp::field::content_disposition], "attachment; filename=\"x.gz\"");
+  EXPECT_EQ(file["X-Request-Id"].size(), 16u);
+  HttpResponse missing = client.Send(bhttp::verb::get, "/missing");  // same connection
+  EXPECT_EQ(missing.result_int(), 500);
+  std::remove(path.c_str());
 }
 
 TEST_F(ServerTest, Http10ClosesByDefault) {

@@ -104,6 +104,15 @@ class FakeStore : public StateStore {
                                                            int64_t, int64_t) override {
     return Internal("unused");
   }
+  Status CreateExportJob(const ExportJobRow&) override { return Internal("unused"); }
+  Status UpdateExportJob(const ExportJobRow&) override { return Internal("unused"); }
+  Result<std::optional<ExportJobRow>> GetExportJob(std::string_view, std::string_view) override {
+    return Internal("unused");
+  }
+  Result<std::vector<ExportJobRow>> ListExportJobs(std::string_view) override {
+    return Internal("unused");
+  }
+  Status DeleteExportJob(std::string_view, std::string_view) override { return Internal("unused"); }
 
   Result<std::optional<KeyMatch>> LookupKey(std::string_view key) override {
     calls.fetch_add(1);

@@ -276,6 +276,12 @@ constexpr std::string_view kTenantColumns =
     "id, name, created_at_ms, retention_days, consent_policy, late_days, keep_raw_ip,"
     " pii_allowed_keys";
 
+/// The columns of an ExportJobRow, in the order ExportJobFromRow reads them (`e` is export_jobs,
+/// `t` tenants).
+constexpr std::string_view kExportJobColumns =
+    "SELECT e.id, t.name, e.request_json, e.status, e.rows, e.bytes, e.file, e.error,"
+    " e.created_at_ms, e.finished_at_ms FROM export_jobs e JOIN tenants t ON t.id = e.tenant_id";
+
 /// The counters of a daily_user_metrics row, in the order the statements below use them.
 constexpr std::string_view kDailyColumns =
     "page_views, job_views, saves, applications, responses, interviews, offers, seconds_spent";
@@ -1378,6 +1384,78 @@ class PostgresStateStore final : public StateStore {
     });
   }
 
+  Status CreateExportJob(const ExportJobRow& row) override {
+    if (row.id.empty()) return InvalidArgument("export job: empty id");
+    return WithTenant(row.tenant, [&](Connection& conn, int64_t tenant_id) -> Status {
+      CA_ASSIGN_OR_RETURN(
+          Rows rows,
+          conn.Query("INSERT INTO export_jobs (id, tenant_id, request_json, status, rows, bytes,"
+                     " file, error, created_at_ms, finished_at_ms)"
+                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                     " ON CONFLICT (id) DO NOTHING",
+                     {row.id, tenant_id, row.request_json, row.status, row.rows, row.bytes,
+                      row.file, row.error, row.created_at_ms, FinishedParam(row)}));
+      if (rows.Affected() == 0) {
+        return Status(ErrorCode::kAlreadyExists, "export job '" + row.id + "' already exists");
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status UpdateExportJob(const ExportJobRow& row) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(row.tenant));
+    return Call([&](Connection& conn) -> Status {
+      CA_ASSIGN_OR_RETURN(
+          Rows rows,
+          conn.Query("UPDATE export_jobs SET status = $1, rows = $2, bytes = $3, file = $4,"
+                     " error = $5, finished_at_ms = $6 WHERE id = $7"
+                     " AND tenant_id = (SELECT id FROM tenants WHERE name = $8)",
+                     {row.status, row.rows, row.bytes, row.file, row.error, FinishedParam(row),
+                      row.id, row.tenant}));
+      if (rows.Affected() == 0) {
+        return NotFound("no export job '" + row.id + "' of tenant '" + row.tenant + "'");
+      }
+      return Status::Ok();
+    });
+  }
+
+  Result<std::optional<ExportJobRow>> GetExportJob(std::string_view tenant_name,
+                                                   std::string_view id) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    return Call([&](Connection& conn) -> Result<std::optional<ExportJobRow>> {
+      CA_ASSIGN_OR_RETURN(
+          Rows rows, conn.Query(std::string(kExportJobColumns) + " WHERE t.name = $1 AND e.id = $2",
+                                {tenant_name, id}));
+      if (rows.size() == 0) return std::optional<ExportJobRow>();
+      return std::optional<ExportJobRow>(ExportJobFromRow(rows, 0));
+    });
+  }
+
+  Result<std::vector<ExportJobRow>> ListExportJobs(std::string_view status) override {
+    return Call([&](Connection& conn) -> Result<std::vector<ExportJobRow>> {
+      CA_ASSIGN_OR_RETURN(
+          Rows rows,
+          conn.Query(std::string(kExportJobColumns) +
+                         " WHERE $1 = '' OR e.status = $1 ORDER BY e.created_at_ms, e.id",
+                     {status}));
+      std::vector<ExportJobRow> jobs;
+      for (int i = 0; i < rows.size(); ++i) jobs.push_back(ExportJobFromRow(rows, i));
+      return jobs;
+    });
+  }
+
+  Status DeleteExportJob(std::string_view tenant_name, std::string_view id) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    return Call([&](Connection& conn) -> Status {
+      return conn
+          .Query(
+              "DELETE FROM export_jobs WHERE id = $1"
+              " AND tenant_id = (SELECT id FROM tenants WHERE name = $2)",
+              {id, tenant_name})
+          .status();
+    });
+  }
+
  private:
   static Status CheckTenantName(std::string_view name) {
     if (IsValidTenantName(name)) return Status::Ok();
@@ -1526,6 +1604,18 @@ class PostgresStateStore final : public StateStore {
     CA_ASSIGN_OR_RETURN(existing, FindTenantIn(conn, name));
     if (existing) return *std::move(existing);
     return Internal("tenant '" + std::string(name) + "' vanished while it was being created");
+  }
+
+  static ExportJobRow ExportJobFromRow(const Rows& rows, int i) {
+    ExportJobRow row{rows.Text(i, 0), rows.Text(i, 1), rows.Text(i, 2),
+                     rows.Text(i, 3), rows.Int(i, 4),  rows.Int(i, 5),
+                     rows.Text(i, 6), rows.Text(i, 7), rows.Int(i, 8)};
+    if (!rows.IsNull(i, 9)) row.finished_at_ms = rows.Int(i, 9);
+    return row;
+  }
+
+  static Param FinishedParam(const ExportJobRow& row) {
+    return row.finished_at_ms ? Param(*row.finished_at_ms) : Param::NullInt();
   }
 
   static Tenant TenantFromRow(const Rows& rows, int i) {

@@ -254,6 +254,12 @@ constexpr Migration kMigrations[] = {
      "  receipt_json TEXT NOT NULL);"},
 };
 
+/// The columns of an ExportJobRow, in the order ExportJobFromRow reads them (`e` is export_jobs,
+/// `t` tenants).
+constexpr const char* kExportJobColumns =
+    "SELECT e.id, t.name, e.request_json, e.status, e.rows, e.bytes, e.file, e.error,"
+    " e.created_at_ms, e.finished_at_ms FROM export_jobs e JOIN tenants t ON t.id = e.tenant_id";
+
 /// The counters of a daily_user_metrics row, in the order the statements below use them.
 constexpr const char* kDailyColumns =
     "page_views, job_views, saves, applications, responses, interviews, offers, seconds_spent";
@@ -1063,6 +1069,102 @@ class SqliteStateStore final : public StateStore {
     });
   }
 
+  Status CreateExportJob(const ExportJobRow& row) override {
+    if (row.id.empty()) return InvalidArgument("export job: empty id");
+    return WithTenant(row.tenant, [&](int64_t tenant_id) -> Status {
+      CA_ASSIGN_OR_RETURN(
+          Statement stmt,
+          Prepare("INSERT INTO export_jobs (id, tenant_id, request_json, status, rows, bytes, file,"
+                  " error, created_at_ms, finished_at_ms)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING"));
+      stmt.BindText(1, row.id);
+      stmt.BindInt64(2, tenant_id);
+      stmt.BindText(3, row.request_json);
+      stmt.BindText(4, row.status);
+      stmt.BindInt64(5, row.rows);
+      stmt.BindInt64(6, row.bytes);
+      stmt.BindText(7, row.file);
+      stmt.BindText(8, row.error);
+      stmt.BindInt64(9, row.created_at_ms);
+      if (row.finished_at_ms) {
+        stmt.BindInt64(10, *row.finished_at_ms);
+      } else {
+        stmt.BindNull(10);
+      }
+      CA_RETURN_IF_ERROR(stmt.Step().status());
+      if (sqlite3_changes(db_) == 0) {
+        return Status(ErrorCode::kAlreadyExists, "export job '" + row.id + "' already exists");
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status UpdateExportJob(const ExportJobRow& row) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(row.tenant));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare("UPDATE export_jobs SET status = ?1, rows = ?2, bytes = ?3, file = ?4, error = ?5,"
+                " finished_at_ms = ?6 WHERE id = ?7"
+                " AND tenant_id = (SELECT id FROM tenants WHERE name = ?8)"));
+    stmt.BindText(1, row.status);
+    stmt.BindInt64(2, row.rows);
+    stmt.BindInt64(3, row.bytes);
+    stmt.BindText(4, row.file);
+    stmt.BindText(5, row.error);
+    if (row.finished_at_ms) {
+      stmt.BindInt64(6, *row.finished_at_ms);
+    } else {
+      stmt.BindNull(6);
+    }
+    stmt.BindText(7, row.id);
+    stmt.BindText(8, row.tenant);
+    CA_RETURN_IF_ERROR(stmt.Step().status());
+    if (sqlite3_changes(db_) == 0) {
+      return NotFound("no export job '" + row.id + "' of tenant '" + row.tenant + "'");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::optional<ExportJobRow>> GetExportJob(std::string_view tenant_name,
+                                                   std::string_view id) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt, Prepare(std::string(kExportJobColumns) +
+                                                " WHERE t.name = ?1 AND e.id = ?2"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindText(2, id);
+    CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+    if (!has_row) return std::optional<ExportJobRow>();
+    return std::optional<ExportJobRow>(ExportJobFromRow(stmt));
+  }
+
+  Result<std::vector<ExportJobRow>> ListExportJobs(std::string_view status) override {
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare(std::string(kExportJobColumns) +
+                                " WHERE ?1 = '' OR e.status = ?1 ORDER BY e.created_at_ms, e.id"));
+    stmt.BindText(1, status);
+    std::vector<ExportJobRow> jobs;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      jobs.push_back(ExportJobFromRow(stmt));
+    }
+    return jobs;
+  }
+
+  Status DeleteExportJob(std::string_view tenant_name, std::string_view id) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("DELETE FROM export_jobs WHERE id = ?1"
+                                " AND tenant_id = (SELECT id FROM tenants WHERE name = ?2)"));
+    stmt.BindText(1, id);
+    stmt.BindText(2, tenant_name);
+    return stmt.Step().status();
+  }
+
  private:
   static Status CheckTenantName(std::string_view name) {
     if (IsValidTenantName(name)) return Status::Ok();
@@ -1173,6 +1275,14 @@ class SqliteStateStore final : public StateStore {
     CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
     if (!has_row) return std::optional<Tenant>();
     return std::optional<Tenant>(TenantFromRow(stmt));
+  }
+
+  static ExportJobRow ExportJobFromRow(Statement& stmt) {
+    ExportJobRow row{stmt.ColumnText(0), stmt.ColumnText(1),  stmt.ColumnText(2),
+                     stmt.ColumnText(3), stmt.ColumnInt64(4), stmt.ColumnInt64(5),
+                     stmt.ColumnText(6), stmt.ColumnText(7),  stmt.ColumnInt64(8)};
+    if (!stmt.ColumnIsNull(9)) row.finished_at_ms = stmt.ColumnInt64(9);
+    return row;
   }
 
   static Tenant TenantFromRow(Statement& stmt) {

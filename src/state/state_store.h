@@ -161,6 +161,22 @@ struct JobRunRow {
   friend bool operator==(const JobRunRow&, const JobRunRow&) = default;
 };
 
+/// A row of `export_jobs`: one export (docs/api/export.md) and where it got to.
+struct ExportJobRow {
+  std::string id;  ///< e.g. "exp_0123456789abcdef", unique across tenants
+  std::string tenant;
+  std::string request_json;  ///< the request as submitted
+  std::string status;        ///< "queued", "running", "done" or "failed"
+  int64_t rows = 0;          ///< rows written
+  int64_t bytes = 0;         ///< bytes of the finished file
+  std::string file;          ///< the finished file's path; empty until done
+  std::string error;         ///< why it failed; empty otherwise
+  int64_t created_at_ms = 0;
+  std::optional<int64_t> finished_at_ms;  ///< set when done or failed
+
+  friend bool operator==(const ExportJobRow&, const ExportJobRow&) = default;
+};
+
 /// The form in which industries, locations and other imported names are compared: ASCII letters
 /// in lower case, spaces and tabs trimmed, each inner run of them collapsed to one space.
 std::string NormaliseKey(std::string_view text);
@@ -310,6 +326,21 @@ class StateStore {
   virtual Result<std::vector<ExternalValueRow>> ListExternalValues(
       std::string_view tenant, ExternalSeries series, std::string_view scope, std::string_view name,
       int64_t first_day, int64_t last_day) = 0;
+
+  /// Stores a new export job (`row.tenant` names the tenant). kNotFound for an unknown tenant,
+  /// kAlreadyExists when a job (of any tenant) has `row.id`, kInvalidArgument for an empty id.
+  virtual Status CreateExportJob(const ExportJobRow& row) = 0;
+  /// Sets status, rows, bytes, file, error and finished_at_ms of the job `row.id` of
+  /// `row.tenant` (the other fields are kept). kNotFound when there is no such job.
+  virtual Status UpdateExportJob(const ExportJobRow& row) = 0;
+  /// `tenant`'s export job `id`, or nullopt (also when `id` belongs to another tenant).
+  virtual Result<std::optional<ExportJobRow>> GetExportJob(std::string_view tenant,
+                                                           std::string_view id) = 0;
+  /// The export jobs of every tenant with `status` (every status when empty), oldest first (by
+  /// created_at_ms, then id): for recovery after a restart and for clean-up.
+  virtual Result<std::vector<ExportJobRow>> ListExportJobs(std::string_view status) = 0;
+  /// Deletes `tenant`'s export job `id`; OK when there is none.
+  virtual Status DeleteExportJob(std::string_view tenant, std::string_view id) = 0;
 };
 
 }  // namespace ca::state

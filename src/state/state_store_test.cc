@@ -960,6 +960,94 @@ TEST_P(StateStoreTest, JobRunsKeepTheLastHundredNewestFirst) {
   EXPECT_EQ(store->RecordJobRun("", {}).code(), ErrorCode::kInvalidArgument);
 }
 
+TEST_P(StateStoreTest, ExportJobsAreCreatedUpdatedListedAndDeleted) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  ASSERT_TRUE(store->GetOrCreateTenant("globex").ok());
+  ExportJobRow job{"exp_1", "acme", R"({"dataset":"events"})", "queued", 0, 0, "", "", 100};
+  ASSERT_TRUE(store->CreateExportJob(job).ok());
+  ExportJobRow other{"exp_2", "globex", "{}", "running", 0, 0, "", "", 50};
+  ASSERT_TRUE(store->CreateExportJob(other).ok());
+
+  auto got = store->GetExportJob("acme", "exp_1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, job);
+  // Another tenant's id is not visible.
+  EXPECT_FALSE(store->GetExportJob("globex", "exp_1")->has_value());
+  EXPECT_FALSE(store->GetExportJob("acme", "exp_9")->has_value());
+
+  // Update keeps id, tenant, request and creation time; sets the rest.
+  ExportJobRow done = job;
+  done.request_json = "ignored";
+  done.created_at_ms = 7;
+  done.status = "done";
+  done.rows = 12;
+  done.bytes = 3456;
+  done.file = "/data/exports/acme/exp_1.csv";
+  done.finished_at_ms = 200;
+  ASSERT_TRUE(store->UpdateExportJob(done).ok());
+  ExportJobRow expected = job;
+  expected.status = "done";
+  expected.rows = 12;
+  expected.bytes = 3456;
+  expected.file = done.file;
+  expected.finished_at_ms = 200;
+  EXPECT_EQ(*store->GetExportJob("acme", "exp_1").value(), expected);
+  // finished_at_ms can be cleared again, and the error set.
+  expected.status = "queued";
+  expected.error = "boom, \"quoted\"";
+  expected.finished_at_ms.reset();
+  ASSERT_TRUE(store->UpdateExportJob(expected).ok());
+  EXPECT_EQ(*store->GetExportJob("acme", "exp_1").value(), expected);
+
+  // Listing: every tenant, oldest first; filtered by status.
+  auto all = store->ListExportJobs("");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0], other);
+  EXPECT_EQ((*all)[1], expected);
+  auto running = store->ListExportJobs("running");
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(*running, std::vector<ExportJobRow>{other});
+  EXPECT_TRUE(store->ListExportJobs("failed")->empty());
+
+  // Deleting needs the right tenant.
+  ASSERT_TRUE(store->DeleteExportJob("acme", "exp_2").ok());
+  EXPECT_TRUE(store->GetExportJob("globex", "exp_2")->has_value());
+  ASSERT_TRUE(store->DeleteExportJob("globex", "exp_2").ok());
+  EXPECT_FALSE(store->GetExportJob("globex", "exp_2")->has_value());
+  EXPECT_TRUE(store->DeleteExportJob("globex", "exp_2").ok());
+  EXPECT_EQ(store->ListExportJobs("")->size(), 1u);
+}
+
+TEST_P(StateStoreTest, ExportJobErrors) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  ASSERT_TRUE(store->GetOrCreateTenant("globex").ok());
+  ExportJobRow job{"exp_1", "acme", "{}", "queued", 0, 0, "", "", 1};
+  EXPECT_EQ(store->CreateExportJob({"exp_1", "nobody", "{}", "queued"}).code(),
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(store->CreateExportJob(job).ok());
+  EXPECT_EQ(store->CreateExportJob(job).code(), ErrorCode::kAlreadyExists);
+  ExportJobRow elsewhere = job;
+  elsewhere.tenant = "globex";
+  EXPECT_EQ(store->CreateExportJob(elsewhere).code(), ErrorCode::kAlreadyExists);
+  ExportJobRow no_id = job;
+  no_id.id.clear();
+  EXPECT_EQ(store->CreateExportJob(no_id).code(), ErrorCode::kInvalidArgument);
+  // Updates of an absent job, or of another tenant's, are kNotFound and change nothing.
+  elsewhere.status = "failed";
+  EXPECT_EQ(store->UpdateExportJob(elsewhere).code(), ErrorCode::kNotFound);
+  ExportJobRow absent = job;
+  absent.id = "exp_2";
+  EXPECT_EQ(store->UpdateExportJob(absent).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(*store->GetExportJob("acme", "exp_1").value(), job);
+  EXPECT_EQ(store->GetExportJob("BAD NAME", "exp_1").status().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST(StateStoreFactoryTest, PostgresUrlsAreRecognised) {
   EXPECT_TRUE(IsPostgresLocation("postgresql://localhost/db"));
   EXPECT_TRUE(IsPostgresLocation("postgres://u@h:1/d"));

@@ -13,7 +13,7 @@ import { signToken, tokenEnv } from './lib/tokens.mjs';
 after(stopAll);
 
 // A concrete value for each path parameter.
-const kParams = { period: 'week', name: 'funnel' };
+const kParams = { period: 'week', name: 'funnel', id: 'u1' };
 const concrete = (path) => path
   .replace('/analytics/jobs/{name}', '/analytics/jobs/rollups.recompute')
   .replace(/\{(\w+)\}/g, (_, p) => kParams[p] ?? 'x');

@@ -4,6 +4,7 @@
 // jobs, the API description.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -214,6 +215,88 @@ describe('dashboards, market data and jobs', { timeout: 300000 }, () => {
     ]) {
       assert.ok(res.text.includes(family), `${family} missing from /metrics`);
     }
+  }));
+
+  test('an export runs in the background and streams its file', withDiagnostics(async () => {
+    const auth = { authorization: `Bearer ${keys.secret_key}` };
+    const submitted = await request(server, 'POST', '/analytics/export', {
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset: 'events', format: 'csv', gzip: true, user_id: 'u1',
+        from: '2025-01-01T00:00:00Z', to: '2025-04-01T00:00:00Z' }),
+    });
+    assert.equal(submitted.status, 202, show(submitted));
+    const id = submitted.body.id;
+    let job;
+    for (const started = Date.now(); Date.now() - started < 20000; await sleep(100)) {
+      job = (await request(server, 'GET', `/analytics/exports/${id}`, { headers: auth })).body;
+      if (job.status === 'done' || job.status === 'failed') break;
+    }
+    assert.equal(job.status, 'done', JSON.stringify(job));
+    const u1Events = history().filter((e) => e.user_id === 'u1').length;
+    assert.equal(job.rows, u1Events, JSON.stringify(job));
+    const res = await fetch(`${server.url}${job.download}`, { headers: auth });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/gzip');
+    const csv = zlib.gunzipSync(Buffer.from(await res.arrayBuffer())).toString('utf8');
+    const lines = csv.trimEnd().split(/\r?\n/);
+    assert.equal(lines.length, u1Events + 1, 'a header and one line per event');
+    assert.match(lines[0], /event_id/);
+    const otherTenant = await request(server, 'GET', `/analytics/exports/${id}`, {
+      headers: { authorization: `Bearer ${u1()}` },
+    });
+    assert.equal(otherTenant.status, 403, show(otherTenant));
+    const bad = await request(server, 'POST', '/analytics/export', {
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset: 'nope' }),
+    });
+    assert.equal(bad.status, 400, show(bad));
+  }));
+
+  test('a person can have everything held on them, and have it deleted', withDiagnostics(async () => {
+    const mine = await get('/analytics/users/u1/export', u1());
+    assert.equal(mine.status, 200, show(mine));
+    assert.equal(mine.body.user_id, 'u1');
+    assert.equal(mine.body.traits.timezone, 'Europe/Berlin');
+    assert.equal(mine.body.events.length, history().filter((e) => e.user_id === 'u1').length);
+    assert.ok(mine.body.daily_metrics.length > 0, 'rollups exported');
+    assert.ok(mine.body.weekly_metrics.length > 0, 'weekly summaries exported');
+    const notMine = await get('/analytics/users/u2/export', u1());
+    assert.equal(notMine.status, 403, show(notMine));
+
+    // A rejected event of u2 is kept as a dead letter; deleting u2 removes it too.
+    const rejected = await postEvents(server, {
+      events: [{ event_id: 'svc-dead-u2', type: 'no_such_type', user_id: 'u2', timestamp: new Date(kNow).toISOString() }],
+    }, { key: keys.write_key });
+    assert.equal(rejected.status, 400, show(rejected));  // every event of the batch rejected
+    assert.equal(rejected.body.rejected[0].code, 'unknown_event_type', show(rejected));
+    const asUser = await request(server, 'DELETE', '/analytics/users/u2', {
+      headers: { authorization: `Bearer ${u1()}` },
+    });
+    assert.equal(asUser.status, 403, show(asUser));
+    const deleted = await request(server, 'DELETE', '/analytics/users/u2', {
+      headers: { authorization: `Bearer ${keys.secret_key}` },
+    });
+    assert.equal(deleted.status, 200, show(deleted));
+    assert.equal(deleted.body.user_id, 'u2');
+    assert.equal(deleted.body.events_masked, 1, show(deleted));
+    assert.equal(deleted.body.dead_letters_deleted, 1, show(deleted));
+    assert.equal(deleted.body.suppressed, true);
+
+    const after = await get('/analytics/users/u2/export', keys.secret_key);
+    assert.equal(after.status, 200, show(after));
+    assert.deepEqual(after.body.events, []);
+    assert.deepEqual(after.body.daily_metrics, []);
+    assert.deepEqual(after.body.dead_letters, []);
+    assert.equal(after.body.suppressed, true);
+    assert.equal(after.body.deletions.length, 1);
+    const dashboard = await get(`/dashboard/summary?at=${kAt}&user_id=u2`, admin());
+    assert.equal(dashboard.status, 200, show(dashboard));
+    assert.equal(dashboard.body.applications_this_week.total, 0, 'deleted events are gone from dashboards');
+    const again = await postEvents(server, {
+      events: [{ event_id: 'svc-after-delete', type: 'job_apply', user_id: 'u2', timestamp: new Date(kNow).toISOString(), properties: { job_id: 'j1' } }],
+    }, { key: keys.write_key });
+    assert.equal(again.body.accepted, 0, show(again));
+    assert.equal(again.body.rejected[0].code, 'user_suppressed', show(again));
   }));
 
   test('the API description lists the routes', withDiagnostics(async () => {
