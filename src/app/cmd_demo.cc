@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "app/http_client.h"
 #include "app/server_app.h"
 #include "base/clock.h"
+#include "event/timestamp.h"
 
 namespace ca::app {
 namespace {
@@ -47,9 +49,76 @@ Result<nlohmann::json> DemoCredentials(ServerApp& server, const DataDir& dir, bo
   return nlohmann::json::parse(keys);
 }
 
+// What dashboards need beyond events, through the public API as a platform would send it: each
+// user's profile and weekly goal (identify calls) and a market series per industry and location
+// of the jobs catalogue (POST /analytics/external): weekly rows over the history, salaries from
+// the catalogue drifting up slowly, postings and competition from the catalogue's size.
+Status LoadDemoProfiles(const std::string& host, uint16_t port, const std::string& write_key,
+                        const std::string& secret_key, const DemoGenerator& generator,
+                        const DemoOptions& options) {
+  HttpClient client(host, port);
+  nlohmann::json events = nlohmann::json::array();
+  for (const DemoUser& user : generator.users()) {
+    nlohmann::json traits = ToJson(user);
+    traits.erase("user_id");
+    events.push_back(
+        {{"event_id", "demo-" + std::to_string(options.seed) + "-identify-" + user.user_id},
+         {"type", "identify"},
+         {"user_id", user.user_id},
+         {"timestamp", std::min(user.signup_ms, options.end_ms)},
+         {"properties", {{"traits", std::move(traits)}}}});
+  }
+  for (size_t first = 0; first < events.size(); first += 500) {
+    nlohmann::json batch = nlohmann::json::array();
+    for (size_t i = first; i < std::min(events.size(), first + 500); ++i)
+      batch.push_back(events[i]);
+    CA_ASSIGN_OR_RETURN(auto res, client.Post("/api/analytics/events",
+                                              nlohmann::json{{"events", std::move(batch)}}.dump(),
+                                              {{"X-Write-Key", write_key}}));
+    if (res.status != 200)
+      return Internal("demo profiles answered " + std::to_string(res.status) + ": " + res.body);
+  }
+  struct Market {
+    double salary_sum = 0;
+    int jobs = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Market> markets;
+  for (const DemoJob& job : generator.jobs()) {
+    Market& m = markets[{job.industry, job.location}];
+    m.salary_sum += (job.salary_min + job.salary_max) / 2.0;
+    ++m.jobs;
+  }
+  std::string csv = "date,industry,location,average_salary,postings,competition\n";
+  constexpr int64_t kDayMs = 86'400'000;
+  const int weeks = std::max(1, options.days / 7);
+  for (const auto& [key, m] : markets) {
+    for (int w = weeks; w >= 0; --w) {
+      const int64_t day = options.end_ms / kDayMs - 7 * w;
+      const double progress = static_cast<double>(weeks - w) / weeks;
+      char row[512];
+      std::snprintf(row, sizeof row, "%s,\"%s\",\"%s\",%.0f,%d,%.2f\n",
+                    event::FormatIso8601Millis(day * kDayMs).substr(0, 10).c_str(),
+                    key.first.c_str(), key.second.c_str(),
+                    m.salary_sum / m.jobs * (1 + 0.03 * progress), m.jobs * 12 + (weeks - w) * 3,
+                    4.0 - 1.5 * progress);
+      csv += row;
+    }
+  }
+  CA_ASSIGN_OR_RETURN(auto imported, client.Post("/analytics/external?dataset=market", csv,
+                                                 {{"Authorization", "Bearer " + secret_key},
+                                                  {"Content-Type", "text/csv"}}));
+  if (imported.status != 200) {
+    return Internal("demo market data answered " + std::to_string(imported.status) + ": " +
+                    imported.body);
+  }
+  spdlog::info("demo: profiles of {} users and market data of {} industry/location pairs",
+               generator.users().size(), markets.size());
+  return Status::Ok();
+}
+
 // Posts the generated history to the server through its public API, on `connections` clients.
 Status LoadDemoData(const std::string& host, uint16_t port, const std::string& write_key,
-                    const DemoFlags& flags) {
+                    const std::string& secret_key, const DemoFlags& flags) {
   DemoOptions options;
   options.seed = flags.seed;
   options.users = flags.users;
@@ -99,7 +168,7 @@ Status LoadDemoData(const std::string& host, uint16_t port, const std::string& w
   const double seconds = (MonotonicNanos() - started) / 1e9;
   spdlog::info("demo: ingested {} events for {} users over {} days in {:.1f} s", accepted.load(),
                flags.users, flags.days, seconds);
-  return Status::Ok();
+  return LoadDemoProfiles(host, port, write_key, secret_key, generator, options);
 }
 
 }  // namespace
@@ -128,7 +197,9 @@ void AddDemoCommand(CLI::App* app) {
     if (!credentials.ok()) Fail(credentials.status());
     const std::string write_key = (*credentials)["write_key"];
     if (created) {
-      if (Status s = LoadDemoData(config->listen_host, server.port(), write_key, *flags); !s.ok()) {
+      if (Status s = LoadDemoData(config->listen_host, server.port(), write_key,
+                                  (*credentials)["secret_key"], *flags);
+          !s.ok()) {
         Fail(s);
       }
     } else {

@@ -15,10 +15,10 @@ namespace ca::http {
 inline constexpr char kStructuredLogMarker = '\x1f';
 
 /// Logs `fields` (a JSON object, e.g. {"msg":"request","request_id":...}) at `level`.
-inline void LogStructured(spdlog::level::level_enum level, const nlohmann::json& fields) {
+inline void LogStructured(spdlog::level::level_enum level, const nlohmann::ordered_json& fields) {
   if (!spdlog::should_log(level)) return;
   std::string line(1, kStructuredLogMarker);
-  line += fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  line += fields.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   spdlog::log(level, "{}", line);
 }
 
