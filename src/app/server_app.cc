@@ -381,6 +381,12 @@ Status ServerApp::Start() {
   services::QueryServiceOptions query_options;
   query_options.threads = config_.query_threads;
   query_options.max_memory_bytes = config_.query_max_memory_mb << 20;
+  // Metrics read whole days from the rollups once they hold every acknowledged event (they
+  // follow the log within about a second; past 2 s of waiting, the events answer alone).
+  query_options.rollups = parts->state.get();
+  query_options.rollups_current = [p = parts.get()] {
+    return p->rollups != nullptr && p->rollups->WaitPosition(p->wal->durable_lsn(), 2000).ok();
+  };
   query_options.latency_seconds = &parts->registry.Histogram(
       "ca_query_duration_seconds", "Run time of analytics queries, by kind.", {"kind"});
   parts->queries = std::make_unique<services::QueryService>(parts->store.get(), query_options);

@@ -8,6 +8,7 @@
 #include "cache/lru_cache.h"
 #include "event/event_codec.h"
 #include "event/timestamp.h"
+#include "services/query_service.h"
 #include "state/sqlite_state_store.h"
 #include "wal/wal_test_util.h"
 
@@ -252,6 +253,40 @@ TEST_F(DashboardServiceTest, AUserWithoutEventsOrProfileGetsEmptyWidgets) {
   EXPECT_TRUE(summary["applications_this_week"]["goal"].is_null());
   EXPECT_TRUE(summary["response"]["response_rate"].is_null());
   EXPECT_EQ(summary["market_trends"]["available"], false);
+}
+
+TEST_F(DashboardServiceTest, UserMetricsFromRollupsEqualThoseFromEvents) {
+  QueryServiceOptions events_only;
+  events_only.threads = 1;
+  QueryServiceOptions with_rollups = events_only;
+  with_rollups.rollups = state_.get();
+  QueryService from_events(store_.get(), events_only);
+  QueryService from_rollups(store_.get(), with_rollups);
+  for (MetricsPeriod period : {MetricsPeriod::kDay, MetricsPeriod::kWeek, MetricsPeriod::kMonth}) {
+    auto a = from_events.UserMetrics("acme", "u1", period, At(kNow));
+    auto b = from_rollups.UserMetrics("acme", "u1", period, At(kNow));
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ((*a)["current"]["rollup_days"], 0);
+    if (period != MetricsPeriod::kDay) {
+      EXPECT_GT((*b)["current"]["rollup_days"], 0);
+    }
+    for (auto* m : {&*a, &*b}) {
+      (*m)["current"].erase("rollup_days");
+      (*m)["previous"].erase("rollup_days");
+    }
+    EXPECT_EQ(*a, *b) << a->dump() << "\n" << b->dump();
+  }
+  // The rollups are read: a row changed behind the service's back shows in a month.
+  state::UserDayMetrics more;
+  more.job_views = 5;
+  ASSERT_TRUE(
+      state_->AddDailyUserMetrics("test", 0, {{"acme", "u1", At(kNow) / 86'400'000 - 3, more}})
+          .ok());
+  auto changed = from_rollups.UserMetrics("acme", "u1", MetricsPeriod::kMonth, At(kNow));
+  auto plain = from_events.UserMetrics("acme", "u1", MetricsPeriod::kMonth, At(kNow));
+  ASSERT_TRUE(changed.ok() && plain.ok());
+  EXPECT_EQ((*changed)["current"]["job_views"].get<int64_t>(),
+            (*plain)["current"]["job_views"].get<int64_t>() + 5);
 }
 
 TEST(KaplanMeierTest, MedianWithAndWithoutCensoring) {

@@ -4,6 +4,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
+#include <cmath>
+
 #include <spdlog/spdlog.h>
 
 #include "base/clock.h"
@@ -194,8 +197,11 @@ Result<nlohmann::json> QueryService::UserMetrics(const std::string& tenant,
   exec.now_ms = now_ms;
   exec.max_memory_bytes = options_.max_memory_bytes;
 
-  // Totals of the counted metrics and the response rate over [from, to).
-  auto measure = [&](int64_t from, int64_t to) -> Result<nlohmann::ordered_json> {
+  // Totals of the counted metrics over [from, to) from raw events (zeros for an empty range).
+  using Totals = std::array<double, std::size(kCounted)>;
+  auto from_events = [&](int64_t from, int64_t to) -> Result<Totals> {
+    Totals totals{};
+    if (from >= to) return totals;
     query::QuerySpec spec;
     spec.from_ms = from;
     spec.to_ms = to;
@@ -210,17 +216,60 @@ Result<nlohmann::json> QueryService::UserMetrics(const std::string& tenant,
     }
     spec.kind = std::move(trends);
     CA_ASSIGN_OR_RETURN(nlohmann::json result, query::Execute(*snapshot, spec, exec));
+    for (const auto& row : result["series"]) {
+      const size_t i = row["index"].get<size_t>();
+      if (i < totals.size() && row["total"].is_number()) totals[i] += row["total"].get<double>();
+    }
+    return totals;
+  };
+  // The same from daily_user_metrics for UTC days first..last.
+  auto from_rollups = [&](int64_t first_day, int64_t last_day) -> Result<Totals> {
+    CA_ASSIGN_OR_RETURN(
+        auto rows, options_.rollups->ListDailyUserMetrics(tenant, user_id, first_day, last_day));
+    Totals totals{};
+    for (const auto& row : rows) {
+      const state::UserDayMetrics& m = row.metrics;
+      const double values[] = {static_cast<double>(m.page_views),
+                               static_cast<double>(m.job_views),
+                               static_cast<double>(m.saves),
+                               static_cast<double>(m.applications),
+                               static_cast<double>(m.interviews),
+                               static_cast<double>(m.offers),
+                               m.seconds_spent};
+      static_assert(std::size(values) == std::size(kCounted));
+      for (size_t i = 0; i < totals.size(); ++i) totals[i] += values[i];
+    }
+    return totals;
+  };
+  const bool use_rollups =
+      options_.rollups != nullptr && (!options_.rollups_current || options_.rollups_current());
+
+  // Totals of the counted metrics and the response rate over [from, to).
+  auto measure = [&](int64_t from, int64_t to) -> Result<nlohmann::ordered_json> {
+    Totals totals{};
+    int64_t rollup_days = 0;
+    const int64_t first_day = (from + kDayMs - 1) / kDayMs;  // periods lie after 1970
+    const int64_t end_day = to / kDayMs;                     // first day not whole in the range
+    if (use_rollups && first_day < end_day) {
+      CA_ASSIGN_OR_RETURN(totals, from_rollups(first_day, end_day - 1));
+      CA_ASSIGN_OR_RETURN(Totals head, from_events(from, first_day * kDayMs));
+      CA_ASSIGN_OR_RETURN(Totals tail, from_events(end_day * kDayMs, to));
+      for (size_t i = 0; i < totals.size(); ++i) totals[i] += head[i] + tail[i];
+      rollup_days = end_day - first_day;
+    } else {
+      CA_ASSIGN_OR_RETURN(totals, from_events(from, to));
+    }
     nlohmann::ordered_json out;
     out["from"] = event::FormatIso8601Millis(from);
     out["to"] = event::FormatIso8601Millis(to);
-    const auto& series = result["series"];
     for (size_t i = 0; i < std::size(kCounted); ++i) {
-      nlohmann::json total = 0;
-      for (const auto& row : series) {
-        if (row["index"] == i && !row["total"].is_null()) total = row["total"];
+      if (kCounted[i].math == query::Math::kCount) {
+        out[kCounted[i].name] = static_cast<int64_t>(std::llround(totals[i]));
+      } else {
+        out[kCounted[i].name] = totals[i];
       }
-      out[kCounted[i].name] = total;
     }
+    out["rollup_days"] = rollup_days;
     // Response rate: of the applications sent in the period, the share with an employer
     // response (screening, interview, offer or rejection) before its end.
     query::QuerySpec funnel_spec;
@@ -252,7 +301,7 @@ Result<nlohmann::json> QueryService::UserMetrics(const std::string& tenant,
   CA_ASSIGN_OR_RETURN(auto previous, measure(now_ms - 2 * length, now_ms - length));
   nlohmann::ordered_json change;
   for (const auto& [key, value] : current.items()) {
-    if (key == "from" || key == "to") continue;
+    if (key == "from" || key == "to" || key == "rollup_days") continue;
     const auto& before = previous[key];
     if (value.is_null() || before.is_null() || before.get<double>() == 0) {
       change[key] = nullptr;

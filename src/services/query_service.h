@@ -14,6 +14,7 @@
 #include "base/metrics.h"
 #include "base/result.h"
 #include "query/spec.h"
+#include "state/state_store.h"
 #include "store/event_store.h"
 
 namespace ca::services {
@@ -29,6 +30,11 @@ struct QueryServiceOptions {
   /// When set, each query's run time in seconds by kind (label "kind": trends, funnel,
   /// retention, paths, events, user_metrics); must outlive the service.
   metrics::HistogramFamily* latency_seconds = nullptr;
+  /// Where UserMetrics reads the whole UTC days of a period (daily_user_metrics); null: raw
+  /// events only. Used only while `rollups_current()` says the rollups hold every acknowledged
+  /// event (it may wait a little for them).
+  state::StateStore* rollups = nullptr;
+  std::function<bool()> rollups_current;
 };
 
 /// The periods of GET /analytics/metrics/{period}: rolling windows ending now.
@@ -54,7 +60,9 @@ class QueryService {
 
   /// One user's activity over the rolling period ending at `now_ms` and the period before it:
   /// page views, job views, saves, applications, interviews, offers, time spent and response
-  /// rate, with the change in percent (docs/api/metrics.md). Runs on a query thread.
+  /// rate, with the change in percent (docs/api/metrics.md). The counts of whole UTC days come
+  /// from the rollups when they are current (options.rollups), the partial days at the ends from
+  /// events; the response rate always from events. Runs on a query thread.
   void SubmitUserMetrics(std::string tenant, std::string user_id, MetricsPeriod period,
                          int64_t now_ms, Done done);
   Result<nlohmann::json> UserMetrics(const std::string& tenant, const std::string& user_id,
