@@ -5,6 +5,7 @@
 #include "base/crc32c.h"
 #include "base/random.h"
 #include "base/result.h"
+#include "base/utf8.h"
 
 namespace ca {
 namespace {
@@ -65,6 +66,28 @@ TEST(Random, KeysAreDistinctAndLongEnough) {
   std::string u = RandomUuid();
   EXPECT_EQ(u.size(), 36u);
   EXPECT_EQ(u[14], '4');
+}
+
+}  // namespace
+}  // namespace ca
+
+namespace ca {
+namespace {
+
+TEST(Utf8Test, IsValidUtf8RejectsMalformedSequences) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("Z\xC3\xBCrich \xE2\x82\xAC \xF0\x9F\x98\x80"));  // ü, €, an emoji
+  EXPECT_FALSE(IsValidUtf8("\xC3"));                                        // cut short
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                                    // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));                                // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));                            // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_FALSE(IsValidUtf8("a\x80"));  // a lone continuation
+  int count = 0;
+  EXPECT_TRUE(ForEachCodePoint("a\xC3\xBC", [&](uint32_t) { return ++count > 0; }));
+  EXPECT_EQ(count, 2);
+  EXPECT_FALSE(ForEachCodePoint("ab", [](uint32_t cp) { return cp != 'b'; }));
 }
 
 }  // namespace

@@ -284,16 +284,7 @@ void Connection::Send(Response response) {
   res.result(static_cast<unsigned>(status));
   res.set(bhttp::field::server, kServerName.data());
   res.set("X-Request-Id", request_id_);
-  if (ctx_.options.access_log) {
-    LogStructured(status >= 500 ? spdlog::level::warn : spdlog::level::info,
-                  {{"msg", "request"},
-                   {"request_id", request_id_},
-                   {"method", log_method_},
-                   {"path", log_path_},
-                   {"status", status},
-                   {"duration_ms", static_cast<double>(MonotonicNanos() - started_ns_) / 1e6},
-                   {"remote", remote_address_}});
-  }
+  LogAccess(status);
   if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) {
     std::string lower = Lower(name);
@@ -323,6 +314,18 @@ void Connection::Send(Response response) {
   }
 }
 
+void Connection::LogAccess(int status) {
+  if (!ctx_.options.access_log) return;
+  LogStructured(status >= 500 ? spdlog::level::warn : spdlog::level::info,
+                {{"msg", "request"},
+                 {"request_id", request_id_},
+                 {"method", log_method_},
+                 {"path", log_path_},
+                 {"status", status},
+                 {"duration_ms", static_cast<double>(MonotonicNanos() - started_ns_) / 1e6},
+                 {"remote", remote_address_}});
+}
+
 bool Connection::SendFile(Response& response, int status) {
   beast::error_code ec;
   bhttp::file_body::value_type file;
@@ -342,16 +345,7 @@ bool Connection::SendFile(Response& response, int status) {
     }
     res.set(name, value);
   }
-  if (ctx_.options.access_log) {
-    LogStructured(spdlog::level::info,
-                  {{"msg", "request"},
-                   {"request_id", request_id_},
-                   {"method", log_method_},
-                   {"path", log_path_},
-                   {"status", status},
-                   {"duration_ms", static_cast<double>(MonotonicNanos() - started_ns_) / 1e6},
-                   {"remote", remote_address_}});
-  }
+  LogAccess(status);
   keep_alive_ = keep_alive_ && !close_after_ && !ctx_.shutting_down;
   res.keep_alive(keep_alive_);
   res.prepare_payload();

@@ -52,6 +52,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Send for a response whose body is the file `response.file_path`; false when it cannot be
   /// opened (then nothing was sent).
   bool SendFile(Response& response, int status);
+  /// The access-log line of the request being answered with `status`.
+  void LogAccess(int status);
   /// Half-closes and drains unread input for a while, then closes.
   void Linger();
   void DrainSome();

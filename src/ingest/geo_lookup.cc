@@ -12,6 +12,7 @@
 #include <ctime>
 #include <utility>
 
+#include "base/utf8.h"
 #include "ingest/thread_memo.h"
 
 namespace ca::ingest {
@@ -52,39 +53,7 @@ std::optional<std::string> CountryCode(std::string_view code) {
 
 /// Whether `s` is well-formed UTF-8 without control characters (what a region name may hold).
 bool IsPrintableUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      if (b < 0x20 || b == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if ((b & 0xe0) == 0xc0) {
-      n = 1;
-      cp = b & 0x1f;
-    } else if ((b & 0xf0) == 0xe0) {
-      n = 2;
-      cp = b & 0x0f;
-    } else if ((b & 0xf8) == 0xf0) {
-      n = 3;
-      cp = b & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0) return false;
-    i += n + 1;
-  }
-  return true;
+  return ForEachCodePoint(s, [](uint32_t cp) { return cp >= 0x20 && (cp < 0x7f || cp >= 0xa0); });
 }
 
 Status OpenError(const std::string& path, int status, int open_errno) {

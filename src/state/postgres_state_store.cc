@@ -481,6 +481,21 @@ class Rows {
   std::unique_ptr<PGresult, decltype(&PQclear)> result_;
 };
 
+/// The row `i` of a result selecting user_id, day, then kDailyColumns (or their sums).
+DailyUserMetricsRow MetricsRowFrom(const Rows& rows, int i, std::string_view tenant) {
+  DailyUserMetricsRow row{std::string(tenant), rows.Text(i, 0), rows.Int(i, 1)};
+  UserDayMetrics& m = row.metrics;
+  m.page_views = rows.Int(i, 2);
+  m.job_views = rows.Int(i, 3);
+  m.saves = rows.Int(i, 4);
+  m.applications = rows.Int(i, 5);
+  m.responses = rows.Int(i, 6);
+  m.interviews = rows.Int(i, 7);
+  m.offers = rows.Int(i, 8);
+  m.seconds_spent = rows.Double(i, 9);
+  return row;
+}
+
 /// One libpq connection. Used by one thread at a time (the pool hands it out).
 class Connection {
  public:
@@ -1168,17 +1183,7 @@ class PostgresStateStore final : public StateStore {
                      {tenant_name, first_day, last_day, user_id}));
       std::vector<DailyUserMetricsRow> out;
       for (int i = 0; i < rows.size(); ++i) {
-        DailyUserMetricsRow row{std::string(tenant_name), rows.Text(i, 0), rows.Int(i, 1)};
-        UserDayMetrics& m = row.metrics;
-        m.page_views = rows.Int(i, 2);
-        m.job_views = rows.Int(i, 3);
-        m.saves = rows.Int(i, 4);
-        m.applications = rows.Int(i, 5);
-        m.responses = rows.Int(i, 6);
-        m.interviews = rows.Int(i, 7);
-        m.offers = rows.Int(i, 8);
-        m.seconds_spent = rows.Double(i, 9);
-        out.push_back(std::move(row));
+        out.push_back(MetricsRowFrom(rows, i, tenant_name));
       }
       return out;
     });
@@ -1202,17 +1207,7 @@ class PostgresStateStore final : public StateStore {
                      {tenant_name, first_day, last_day, user_id}));
       std::vector<DailyUserMetricsRow> out;
       for (int i = 0; i < rows.size(); ++i) {
-        DailyUserMetricsRow row{std::string(tenant_name), rows.Text(i, 0), rows.Int(i, 1)};
-        UserDayMetrics& m = row.metrics;
-        m.page_views = rows.Int(i, 2);
-        m.job_views = rows.Int(i, 3);
-        m.saves = rows.Int(i, 4);
-        m.applications = rows.Int(i, 5);
-        m.responses = rows.Int(i, 6);
-        m.interviews = rows.Int(i, 7);
-        m.offers = rows.Int(i, 8);
-        m.seconds_spent = rows.Double(i, 9);
-        out.push_back(std::move(row));
+        out.push_back(MetricsRowFrom(rows, i, tenant_name));
       }
       return out;
     });

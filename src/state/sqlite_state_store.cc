@@ -863,17 +863,7 @@ class SqliteStateStore final : public StateStore {
     while (true) {
       CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
       if (!has_row) break;
-      DailyUserMetricsRow row{std::string(tenant_name), stmt.ColumnText(0), stmt.ColumnInt64(1)};
-      UserDayMetrics& m = row.metrics;
-      m.page_views = stmt.ColumnInt64(2);
-      m.job_views = stmt.ColumnInt64(3);
-      m.saves = stmt.ColumnInt64(4);
-      m.applications = stmt.ColumnInt64(5);
-      m.responses = stmt.ColumnInt64(6);
-      m.interviews = stmt.ColumnInt64(7);
-      m.offers = stmt.ColumnInt64(8);
-      m.seconds_spent = stmt.ColumnDouble(9);
-      rows.push_back(std::move(row));
+      rows.push_back(MetricsRowFrom(stmt, tenant_name));
     }
     return rows;
   }
@@ -1022,17 +1012,7 @@ class SqliteStateStore final : public StateStore {
     while (true) {
       CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
       if (!has_row) break;
-      DailyUserMetricsRow row{std::string(tenant_name), stmt.ColumnText(0), stmt.ColumnInt64(1)};
-      UserDayMetrics& m = row.metrics;
-      m.page_views = stmt.ColumnInt64(2);
-      m.job_views = stmt.ColumnInt64(3);
-      m.saves = stmt.ColumnInt64(4);
-      m.applications = stmt.ColumnInt64(5);
-      m.responses = stmt.ColumnInt64(6);
-      m.interviews = stmt.ColumnInt64(7);
-      m.offers = stmt.ColumnInt64(8);
-      m.seconds_spent = stmt.ColumnDouble(9);
-      rows.push_back(std::move(row));
+      rows.push_back(MetricsRowFrom(stmt, tenant_name));
     }
     return rows;
   }
@@ -1228,6 +1208,21 @@ class SqliteStateStore final : public StateStore {
 
   static const char* ExternalTable(ExternalSeries series) {
     return series == ExternalSeries::kBenchmarks ? "industry_benchmarks" : "economic_indicators";
+  }
+
+  /// The row at `stmt` of a query selecting user_id, day, then kDailyColumns (or their sums).
+  static DailyUserMetricsRow MetricsRowFrom(Statement& stmt, std::string_view tenant) {
+    DailyUserMetricsRow row{std::string(tenant), stmt.ColumnText(0), stmt.ColumnInt64(1)};
+    UserDayMetrics& m = row.metrics;
+    m.page_views = stmt.ColumnInt64(2);
+    m.job_views = stmt.ColumnInt64(3);
+    m.saves = stmt.ColumnInt64(4);
+    m.applications = stmt.ColumnInt64(5);
+    m.responses = stmt.ColumnInt64(6);
+    m.interviews = stmt.ColumnInt64(7);
+    m.offers = stmt.ColumnInt64(8);
+    m.seconds_spent = stmt.ColumnDouble(9);
+    return row;
   }
 
   /// Binds the counters of `m` to ?first.. in kDailyColumns order.
