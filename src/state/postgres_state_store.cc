@@ -1172,43 +1172,38 @@ class PostgresStateStore final : public StateStore {
                                                                 std::string_view user_id,
                                                                 int64_t first_day,
                                                                 int64_t last_day) override {
-    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
-    return Call([&](Connection& conn) -> Result<std::vector<DailyUserMetricsRow>> {
-      CA_ASSIGN_OR_RETURN(
-          Rows rows,
-          conn.Query("SELECT m.user_id, m.day, " + std::string(kDailyColumns) +
-                         " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
-                         " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3"
-                         " AND ($4 = '' OR m.user_id = $4) ORDER BY m.day, m.user_id",
-                     {tenant_name, first_day, last_day, user_id}));
-      std::vector<DailyUserMetricsRow> out;
-      for (int i = 0; i < rows.size(); ++i) {
-        out.push_back(MetricsRowFrom(rows, i, tenant_name));
-      }
-      return out;
-    });
+    return MetricsRows("m.day, " + std::string(kDailyColumns), " ORDER BY m.day, m.user_id",
+                       tenant_name, user_id, first_day, last_day);
   }
 
   Result<std::vector<DailyUserMetricsRow>> ListWeeklyUserMetrics(std::string_view tenant_name,
                                                                  std::string_view user_id,
                                                                  int64_t first_day,
                                                                  int64_t last_day) override {
-    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    // Day 0 (1970-01-01) was a Thursday: (day + 3) / 7 counts Monday-to-Sunday weeks.
+    return MetricsRows("((m.day + 3) / 7) * 7 - 3 AS week, " + std::string(kWeeklyColumns),
+                       " GROUP BY week, m.user_id ORDER BY week, m.user_id", tenant_name, user_id,
+                       first_day, last_day);
+  }
+
+  /// Rows of daily_user_metrics `m` of `tenant` (of `user_id`; every user when empty) for days
+  /// first..last: `SELECT m.user_id, <columns> ... <tail>`, the columns a day and the counters.
+  Result<std::vector<DailyUserMetricsRow>> MetricsRows(const std::string& columns,
+                                                       std::string_view tail,
+                                                       std::string_view tenant,
+                                                       std::string_view user_id, int64_t first_day,
+                                                       int64_t last_day) {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant));
     return Call([&](Connection& conn) -> Result<std::vector<DailyUserMetricsRow>> {
-      // Day 0 (1970-01-01) was a Thursday: (day + 3) / 7 counts Monday-to-Sunday weeks.
-      CA_ASSIGN_OR_RETURN(
-          Rows rows,
-          conn.Query("SELECT m.user_id, ((m.day + 3) / 7) * 7 - 3 AS week, " +
-                         std::string(kWeeklyColumns) +
-                         " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
-                         " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3"
-                         " AND ($4 = '' OR m.user_id = $4)"
-                         " GROUP BY week, m.user_id ORDER BY week, m.user_id",
-                     {tenant_name, first_day, last_day, user_id}));
+      CA_ASSIGN_OR_RETURN(Rows rows, conn.Query("SELECT m.user_id, " + columns +
+                                                    " FROM daily_user_metrics m JOIN tenants t"
+                                                    " ON t.id = m.tenant_id"
+                                                    " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3"
+                                                    " AND ($4 = '' OR m.user_id = $4)" +
+                                                    std::string(tail),
+                                                {tenant, first_day, last_day, user_id}));
       std::vector<DailyUserMetricsRow> out;
-      for (int i = 0; i < rows.size(); ++i) {
-        out.push_back(MetricsRowFrom(rows, i, tenant_name));
-      }
+      for (int i = 0; i < rows.size(); ++i) out.push_back(MetricsRowFrom(rows, i, tenant));
       return out;
     });
   }

@@ -849,23 +849,8 @@ class SqliteStateStore final : public StateStore {
                                                                 int64_t last_day) override {
     CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
     std::lock_guard lock(mu_);
-    CA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Prepare(std::string("SELECT m.user_id, m.day, ") + kDailyColumns +
-                " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
-                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3 AND (?4 = '' OR m.user_id = ?4)"
-                " ORDER BY m.day, m.user_id"));
-    stmt.BindText(1, tenant_name);
-    stmt.BindInt64(2, first_day);
-    stmt.BindInt64(3, last_day);
-    stmt.BindText(4, user_id);
-    std::vector<DailyUserMetricsRow> rows;
-    while (true) {
-      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-      if (!has_row) break;
-      rows.push_back(MetricsRowFrom(stmt, tenant_name));
-    }
-    return rows;
+    return MetricsRows(std::string("m.day, ") + kDailyColumns, " ORDER BY m.day, m.user_id",
+                       tenant_name, user_id, first_day, last_day);
   }
 
   Status UpsertMarketTrends(std::string_view tenant_name,
@@ -997,24 +982,9 @@ class SqliteStateStore final : public StateStore {
     CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
     std::lock_guard lock(mu_);
     // Day 0 (1970-01-01) was a Thursday: (day + 3) / 7 counts Monday-to-Sunday weeks.
-    CA_ASSIGN_OR_RETURN(
-        Statement stmt,
-        Prepare(std::string("SELECT m.user_id, ((m.day + 3) / 7) * 7 - 3 AS week, ") +
-                kWeeklyColumns +
-                " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
-                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3 AND (?4 = '' OR m.user_id = ?4)"
-                " GROUP BY week, m.user_id ORDER BY week, m.user_id"));
-    stmt.BindText(1, tenant_name);
-    stmt.BindInt64(2, first_day);
-    stmt.BindInt64(3, last_day);
-    stmt.BindText(4, user_id);
-    std::vector<DailyUserMetricsRow> rows;
-    while (true) {
-      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
-      if (!has_row) break;
-      rows.push_back(MetricsRowFrom(stmt, tenant_name));
-    }
-    return rows;
+    return MetricsRows(std::string("((m.day + 3) / 7) * 7 - 3 AS week, ") + kWeeklyColumns,
+                       " GROUP BY week, m.user_id ORDER BY week, m.user_id", tenant_name, user_id,
+                       first_day, last_day);
   }
 
   Status ReplaceDailyUserMetrics(std::string_view tenant_name, int64_t day,
@@ -1208,6 +1178,33 @@ class SqliteStateStore final : public StateStore {
 
   static const char* ExternalTable(ExternalSeries series) {
     return series == ExternalSeries::kBenchmarks ? "industry_benchmarks" : "economic_indicators";
+  }
+
+  /// Rows of daily_user_metrics `m` of `tenant` (of `user_id`; every user when empty) for days
+  /// first..last: `SELECT m.user_id, <columns> ... <tail>`, the columns a day and the counters.
+  /// Requires mu_.
+  Result<std::vector<DailyUserMetricsRow>> MetricsRows(const std::string& columns,
+                                                       std::string_view tail,
+                                                       std::string_view tenant,
+                                                       std::string_view user_id, int64_t first_day,
+                                                       int64_t last_day) {
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare("SELECT m.user_id, " + columns +
+                " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
+                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3 AND (?4 = '' OR m.user_id = ?4)" +
+                std::string(tail)));
+    stmt.BindText(1, tenant);
+    stmt.BindInt64(2, first_day);
+    stmt.BindInt64(3, last_day);
+    stmt.BindText(4, user_id);
+    std::vector<DailyUserMetricsRow> rows;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      rows.push_back(MetricsRowFrom(stmt, tenant));
+    }
+    return rows;
   }
 
   /// The row at `stmt` of a query selecting user_id, day, then kDailyColumns (or their sums).
