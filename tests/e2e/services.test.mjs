@@ -4,6 +4,8 @@
 // jobs, the API description.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
@@ -169,6 +171,26 @@ describe('dashboards, market data and jobs', { timeout: 300000 }, () => {
     assert.ok(first.value > 74000, JSON.stringify(first));
     const bad = await get('/analytics/trends?horizon=500', u1());
     assert.equal(bad.status, 400, show(bad));
+  }));
+
+  test('market data imported with the command line shows in trends', withDiagnostics(async () => {
+    const file = path.join(dataDir, 'nursing.csv');
+    fs.writeFileSync(file, 'date,industry,location,salary,job_postings,applicants_per_posting\n' +
+      '2025-02-01,Nursing,Leeds,31000,40,2\n2025-02-08,Nursing,Leeds,31500,44,2.2\n' +
+      '2025-02-15,Nursing,Leeds,32000,50,2.5\n2025-02-22,Nursing,Leeds,,50,2.5\n');
+    // The server keeps running: the state store takes writes from both.
+    const r = await runCli(['import', 'market', '--data', dataDir, '--file', file]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const receipt = JSON.parse(r.stdout);
+    assert.equal(receipt.tenant, 'acme', 'the only tenant besides the server\'s own');
+    assert.equal(receipt.stored, 3, r.stdout);
+    assert.equal(receipt.rejections[0].line, 5, r.stdout);
+    assert.equal(receipt.rejections[0].code, 'missing_field', r.stdout);
+    const res = await get('/analytics/trends?industry=nursing&location=leeds&days=3650', u1());
+    assert.equal(res.status, 200, show(res));
+    assert.equal(res.body.series.length, 3, show(res));
+    const none = await runCli(['import', 'market', '--data', dataDir, '--file', path.join(dataDir, 'missing.csv')]);
+    assert.notEqual(none.code, 0);
   }));
 
   test('scheduled jobs are listed and can be run now', withDiagnostics(async () => {
