@@ -56,7 +56,7 @@ void QueryHandler::HandleMetrics(http::Request& request, http::Responder respond
   }
   std::string tenant = std::move(reader->first.tenant);
   std::string user_id = std::move(reader->second);
-  int64_t end_ms = NowMillis();
+  std::optional<int64_t> end_ms;  // now
   if (std::string end = request.QueryParam("end"); !end.empty()) {
     auto parsed = event::ParseIso8601Millis(end);
     if (!parsed.ok()) {

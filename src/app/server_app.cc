@@ -135,12 +135,12 @@ struct ServerApp::Parts {
   // pipeline so that it goes before it (members are destroyed in reverse order).
   std::unique_ptr<services::SelfTelemetry> telemetry;  // null when off
   std::unique_ptr<store::EventStore> store;
+  std::unique_ptr<cache::Cache> cache;  // null when cache.max_mb is 0; used by the queries
   std::unique_ptr<services::QueryService> queries;
   std::unique_ptr<api::IngestHandler> ingest_handler;
   std::unique_ptr<api::SdkHandler> sdk_handler;
   std::unique_ptr<api::DeadLetterHandler> dead_letter_handler;
   std::unique_ptr<api::QueryHandler> query_handler;
-  std::unique_ptr<cache::Cache> cache;  // null when cache.max_mb is 0
   std::unique_ptr<batch::RollupUpdater> rollups;
   std::unique_ptr<batch::StateJobRunStore> job_runs;
   std::unique_ptr<batch::Scheduler> scheduler;
@@ -234,11 +234,6 @@ Status ServerApp::LoadEnrichment(const Config& config, Parts* parts) {
 // The read side: cache, rollups (a WAL consumer), the scheduler and its jobs, dashboards and
 // market data, and their handlers. Needs the state, WAL, store, queries and auth of `parts`.
 Status ServerApp::StartServices(const Config& config, Parts* parts) {
-  if (config.cache_max_mb > 0) {
-    cache::LruCacheOptions cache_options;
-    cache_options.capacity_bytes = config.cache_max_mb << 20;
-    parts->cache = std::make_unique<cache::LruCache>(std::move(cache_options));
-  }
   cache::Cache* cache = parts->cache.get();
   CA_ASSIGN_OR_RETURN(
       parts->rollups,
@@ -381,6 +376,12 @@ Status ServerApp::Start() {
   services::QueryServiceOptions query_options;
   query_options.threads = config_.query_threads;
   query_options.max_memory_bytes = config_.query_max_memory_mb << 20;
+  if (config_.cache_max_mb > 0) {
+    cache::LruCacheOptions cache_options;
+    cache_options.capacity_bytes = config_.cache_max_mb << 20;
+    parts->cache = std::make_unique<cache::LruCache>(std::move(cache_options));
+  }
+  query_options.cache = parts->cache.get();
   // Metrics read whole days from the rollups once they hold every acknowledged event (they
   // follow the log within about a second; past 2 s of waiting, the events answer alone).
   query_options.rollups = parts->state.get();

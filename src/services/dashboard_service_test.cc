@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "batch/rollup_updater.h"
@@ -287,6 +290,33 @@ TEST_F(DashboardServiceTest, UserMetricsFromRollupsEqualThoseFromEvents) {
   ASSERT_TRUE(changed.ok() && plain.ok());
   EXPECT_EQ((*changed)["current"]["job_views"].get<int64_t>(),
             (*plain)["current"]["job_views"].get<int64_t>() + 5);
+}
+
+TEST_F(DashboardServiceTest, UserMetricsAreCachedUnderTheUsersTag) {
+  cache::LruCache cache;
+  QueryServiceOptions options;
+  options.threads = 1;
+  options.cache = &cache;
+  QueryService queries(store_.get(), options);
+  auto ask = [&](std::optional<int64_t> end) {
+    std::promise<Result<nlohmann::json>> answer;
+    queries.SubmitUserMetrics("acme", "u1", MetricsPeriod::kMonth, end,
+                              [&](Result<nlohmann::json> r) { answer.set_value(std::move(r)); });
+    return answer.get_future().get();
+  };
+  auto first = ask(At(kNow));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(cache.stats().hits, 0u);
+  auto second = ask(At(kNow));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+  EXPECT_EQ(cache.stats().hits, 1u);
+  ASSERT_TRUE(ask(std::nullopt).ok());  // "now" is another key
+  EXPECT_EQ(cache.stats().misses, 2u);
+  cache.InvalidateTag(cache::UserTag("acme", "u1"));
+  ASSERT_TRUE(ask(At(kNow)).ok());
+  EXPECT_EQ(cache.stats().misses, 3u);
+  queries.Stop();
 }
 
 TEST(KaplanMeierTest, MedianWithAndWithoutCensoring) {

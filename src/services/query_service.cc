@@ -165,8 +165,8 @@ void QueryService::SubmitWork(std::function<void(const Status&)> work) {
 }
 
 void QueryService::SubmitUserMetrics(std::string tenant, std::string user_id, MetricsPeriod period,
-                                     int64_t now_ms, Done done) {
-  auto work = [this, tenant = std::move(tenant), user_id = std::move(user_id), period, now_ms,
+                                     std::optional<int64_t> end_ms, Done done) {
+  auto work = [this, tenant = std::move(tenant), user_id = std::move(user_id), period, end_ms,
                done]() {
     {
       std::lock_guard lock(mu_);
@@ -175,13 +175,32 @@ void QueryService::SubmitUserMetrics(std::string tenant, std::string user_id, Me
         return;
       }
     }
-    const int64_t started = MonotonicNanos();
-    Result<nlohmann::json> result = UserMetrics(tenant, user_id, period, now_ms);
-    if (options_.latency_seconds != nullptr) {
-      options_.latency_seconds->With({"user_metrics"})
-          .Observe(static_cast<double>(MonotonicNanos() - started) / 1e9);
+    auto compute = [&]() -> Result<std::string> {
+      const int64_t started = MonotonicNanos();
+      Result<nlohmann::json> result =
+          UserMetrics(tenant, user_id, period, end_ms.value_or(NowMillis()));
+      if (options_.latency_seconds != nullptr) {
+        options_.latency_seconds->With({"user_metrics"})
+            .Observe(static_cast<double>(MonotonicNanos() - started) / 1e9);
+      }
+      if (!result.ok()) return result.status();
+      return result->dump();
+    };
+    auto cached = [&]() -> Result<std::string> {
+      if (options_.cache == nullptr) return compute();
+      static constexpr const char* kNames[] = {"day", "week", "month", "year"};
+      const std::string params = std::string(kNames[static_cast<int>(period)]) + "/" +
+                                 (end_ms ? std::to_string(*end_ms) : std::string("now"));
+      const std::string tags[] = {cache::UserTag(tenant, user_id)};
+      return cache::GetOrCompute(*options_.cache, cache::UserMetricsKey(tenant, user_id, params),
+                                 cache::kUserMetricsTtl, tags, compute);
+    };
+    Result<std::string> text = cached();
+    if (!text.ok()) {
+      done(text.status());
+      return;
     }
-    done(std::move(result));
+    done(nlohmann::json::parse(*text));
   };
   if (!Enqueue(std::move(work))) {
     done(Status(ErrorCode::kUnavailable, "too many queries waiting; retry shortly"));

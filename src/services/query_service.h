@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +14,7 @@
 
 #include "base/metrics.h"
 #include "base/result.h"
+#include "cache/cache.h"
 #include "query/spec.h"
 #include "state/state_store.h"
 #include "store/event_store.h"
@@ -35,6 +37,8 @@ struct QueryServiceOptions {
   /// event (it may wait a little for them).
   state::StateStore* rollups = nullptr;
   std::function<bool()> rollups_current;
+  /// Caches user metrics (null: no cache); must outlive the service.
+  cache::Cache* cache = nullptr;
 };
 
 /// The periods of GET /analytics/metrics/{period}: rolling windows ending now.
@@ -62,9 +66,12 @@ class QueryService {
   /// page views, job views, saves, applications, interviews, offers, time spent and response
   /// rate, with the change in percent (docs/api/metrics.md). The counts of whole UTC days come
   /// from the rollups when they are current (options.rollups), the partial days at the ends from
-  /// events; the response rate always from events. Runs on a query thread.
+  /// events; the response rate always from events. Runs on a query thread. `end_ms` nullopt:
+  /// now. With options.cache, answers are cached for cache::kUserMetricsTtl under the user's
+  /// tag (dropped when their new events are rolled up); "now" is one key, so a rolling window
+  /// may be up to that old.
   void SubmitUserMetrics(std::string tenant, std::string user_id, MetricsPeriod period,
-                         int64_t now_ms, Done done);
+                         std::optional<int64_t> end_ms, Done done);
   Result<nlohmann::json> UserMetrics(const std::string& tenant, const std::string& user_id,
                                      MetricsPeriod period, int64_t now_ms) const;
 
