@@ -77,29 +77,50 @@ constexpr const char* kReferrers[] = {
     "https://www.google.com/", "https://www.linkedin.com/feed/",   "",
     "https://t.co/abc",        "https://news.example.org/careers", "https://mail.google.com/"};
 
+// What tells one browser event from another: its sender (user, the last two parts of the IPv4
+// address), the page it is on, the page's UTM parameters and the referrer.
+struct BrowserEvent {
+  uint64_t user;
+  uint64_t ip3;
+  uint64_t ip4;
+  uint64_t page;
+  const char* utm;
+  const char* referrer;
+};
+
+// Appends event `id` (a comma first unless `first`) with the context a browser sends.
+void AppendBrowserEvent(bool first, uint64_t id, int64_t timestamp_ms, const BrowserEvent& e,
+                        std::string* body) {
+  char buf[1536];
+  int n = std::snprintf(
+      buf, sizeof buf,
+      R"(%s{"event_id":"bench-%llu","type":"%s","user_id":"user-%llu",)"
+      R"("timestamp":%lld,"properties":%s,"context":{"ip":"%llu.%llu.%llu.%llu",)"
+      R"("user_agent":"%s","locale":"en-GB","page":{"url":"https://jobs.example.com/jobs/%llu%s",)"
+      R"("path":"/jobs/%llu","referrer":"%s","title":"Senior engineer"}}})",
+      first ? "" : ",", static_cast<unsigned long long>(id), kShapes[id % kShapes.size()].type,
+      static_cast<unsigned long long>(e.user), static_cast<long long>(timestamp_ms),
+      Properties(id).c_str(), static_cast<unsigned long long>(1 + e.user % 223),
+      static_cast<unsigned long long>(e.ip3), static_cast<unsigned long long>(e.ip4),
+      static_cast<unsigned long long>(e.user % 250 + 1), kAgents[e.user % std::size(kAgents)],
+      static_cast<unsigned long long>(e.page), e.utm, static_cast<unsigned long long>(e.page),
+      e.referrer);
+  body->append(buf, n);
+}
+
+constexpr const char* kCampaign = "?utm_source=newsletter&utm_medium=email&utm_campaign=w48";
+
 }  // namespace
 
 std::string NativeBatchWithBrowserContext(uint64_t first_id, int count, int64_t timestamp_ms) {
   std::string body = "{\"events\":[";
-  char buf[1536];
   for (int i = 0; i < count; ++i) {
     const uint64_t id = first_id + i;
     const uint64_t user = id % 10000;
-    const char* utm = id % 8 == 0 ? "?utm_source=newsletter&utm_medium=email&utm_campaign=w48" : "";
-    int n = std::snprintf(
-        buf, sizeof buf,
-        R"(%s{"event_id":"bench-%llu","type":"%s","user_id":"user-%llu",)"
-        R"("timestamp":%lld,"properties":%s,"context":{"ip":"%llu.%llu.%llu.%llu",)"
-        R"("user_agent":"%s","locale":"en-GB","page":{"url":"https://jobs.example.com/jobs/%llu%s",)"
-        R"("path":"/jobs/%llu","referrer":"%s","title":"Senior engineer"}}})",
-        i ? "," : "", static_cast<unsigned long long>(id), kShapes[id % kShapes.size()].type,
-        static_cast<unsigned long long>(user), static_cast<long long>(timestamp_ms),
-        Properties(id).c_str(), static_cast<unsigned long long>(1 + user % 223),
-        static_cast<unsigned long long>(id % 50000 / 256 % 256),
-        static_cast<unsigned long long>(id % 256), static_cast<unsigned long long>(user % 250 + 1),
-        kAgents[user % std::size(kAgents)], static_cast<unsigned long long>(id % 5000), utm,
-        static_cast<unsigned long long>(id % 5000), kReferrers[id % std::size(kReferrers)]);
-    body.append(buf, n);
+    AppendBrowserEvent(i == 0, id, timestamp_ms,
+                       {user, id % 50000 / 256 % 256, id % 256, id % 5000,
+                        id % 8 == 0 ? kCampaign : "", kReferrers[id % std::size(kReferrers)]},
+                       &body);
   }
   body += "]}";
   return body;
@@ -109,38 +130,22 @@ std::string NativeBatchOfVisits(uint64_t first_id, int count, int64_t timestamp_
   constexpr uint64_t kVisitEvents = 10;  // what tracker.js sends in one batch
   constexpr uint64_t kEventsPerPage = 3;
   std::string body = "{\"events\":[";
-  char buf[1536];
   char referrer[96];
   for (int i = 0; i < count; ++i) {
     const uint64_t id = first_id + i;
     const uint64_t visit = id / kVisitEvents;
     const uint64_t user = visit % 10000;
     const uint64_t step = id % kVisitEvents / kEventsPerPage;  // the visit's page: 0 = landing
-    const uint64_t page = (visit * 7 + step) % 5000;
-    const char* utm = step == 0 && visit % 8 == 0
-                          ? "?utm_source=newsletter&utm_medium=email&utm_campaign=w48"
-                          : "";
     if (step == 0) {
       std::snprintf(referrer, sizeof referrer, "%s", kReferrers[visit % std::size(kReferrers)]);
     } else {
       std::snprintf(referrer, sizeof referrer, "https://jobs.example.com/jobs/%llu",
                     static_cast<unsigned long long>((visit * 7 + step - 1) % 5000));
     }
-    int n = std::snprintf(
-        buf, sizeof buf,
-        R"(%s{"event_id":"bench-%llu","type":"%s","user_id":"user-%llu",)"
-        R"("timestamp":%lld,"properties":%s,"context":{"ip":"%llu.%llu.%llu.%llu",)"
-        R"("user_agent":"%s","locale":"en-GB","page":{"url":"https://jobs.example.com/jobs/%llu%s",)"
-        R"("path":"/jobs/%llu","referrer":"%s","title":"Senior engineer"}}})",
-        i ? "," : "", static_cast<unsigned long long>(id), kShapes[id % kShapes.size()].type,
-        static_cast<unsigned long long>(user), static_cast<long long>(timestamp_ms),
-        Properties(id).c_str(), static_cast<unsigned long long>(1 + user % 223),
-        static_cast<unsigned long long>(user / 256 % 256),
-        static_cast<unsigned long long>(user % 256),
-        static_cast<unsigned long long>(user % 250 + 1), kAgents[user % std::size(kAgents)],
-        static_cast<unsigned long long>(page), utm, static_cast<unsigned long long>(page),
-        referrer);
-    body.append(buf, n);
+    AppendBrowserEvent(i == 0, id, timestamp_ms,
+                       {user, user / 256 % 256, user % 256, (visit * 7 + step) % 5000,
+                        step == 0 && visit % 8 == 0 ? kCampaign : "", referrer},
+                       &body);
   }
   body += "]}";
   return body;
