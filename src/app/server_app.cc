@@ -382,11 +382,12 @@ Status ServerApp::Start() {
     parts->cache = std::make_unique<cache::LruCache>(std::move(cache_options));
   }
   query_options.cache = parts->cache.get();
-  // Metrics read whole days from the rollups once they hold every acknowledged event (they
-  // follow the log within about a second; past 2 s of waiting, the events answer alone).
+  // Metrics read whole days from the rollups when they hold every acknowledged event (they
+  // follow the log within about a second); otherwise the events answer alone, at once, rather
+  // than a query thread waiting for the rollups.
   query_options.rollups = parts->state.get();
   query_options.rollups_current = [p = parts.get()] {
-    return p->rollups != nullptr && p->rollups->WaitPosition(p->wal->durable_lsn(), 2000).ok();
+    return p->rollups != nullptr && p->rollups->WaitPosition(p->wal->durable_lsn(), 0).ok();
   };
   query_options.latency_seconds = &parts->registry.Histogram(
       "ca_query_duration_seconds", "Run time of analytics queries, by kind.", {"kind"});
