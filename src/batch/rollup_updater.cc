@@ -1,11 +1,13 @@
 #include "batch/rollup_updater.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
 
 #include "base/clock.h"
 #include "batch/daily_metrics.h"
+#include "batch/user_activity.h"
 #include "event/event_codec.h"
 #include "wal/format.h"
 
@@ -65,6 +67,7 @@ Result<std::unique_ptr<RollupUpdater>> RollupUpdater::Open(const wal::Options& w
     updater->stats_.position = start;
   }
   updater->recompute_marked_at_start_ = backfill && store != nullptr && start > 0;
+  updater->stats_.rebuilding = updater->recompute_marked_at_start_;
   if (updater->recompute_marked_at_start_) {
     // Events below `start` are only in the event store: their days are recomputed from it.
     for (const std::string& tenant : store->Tenants()) {
@@ -102,7 +105,7 @@ Status RollupUpdater::Stop() {
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(work_mu_);
-  if (pending_.empty() && flushed_lsn_ == read_lsn_) return Status::Ok();
+  if (PendingRows() == 0 && flushed_lsn_ == read_lsn_) return Status::Ok();
   return FlushPending();
 }
 
@@ -110,7 +113,7 @@ Status RollupUpdater::CatchUp() {
   std::lock_guard lock(work_mu_);
   while (true) {
     CA_ASSIGN_OR_RETURN(size_t n, ReadSome(kRecordsPerRead));
-    if (pending_.size() >= options_.max_pending_rows) CA_RETURN_IF_ERROR(FlushPending());
+    if (PendingRows() >= options_.max_pending_rows) CA_RETURN_IF_ERROR(FlushPending());
     if (n < kRecordsPerRead) break;
   }
   return FlushPending();
@@ -119,10 +122,9 @@ Status RollupUpdater::CatchUp() {
 void RollupUpdater::Loop() {
   if (recompute_marked_at_start_) {
     Result<size_t> done = RecomputeMarkedDays();
-    if (!done.ok()) {
-      std::lock_guard lock(stats_mu_);
-      ++stats_.failures;  // the nightly job retries the marked days
-    }
+    std::lock_guard lock(stats_mu_);
+    if (!done.ok()) ++stats_.failures;  // the nightly job retries the marked days
+    stats_.rebuilding = false;
   }
   while (true) {
     size_t read = 0;
@@ -130,7 +132,7 @@ void RollupUpdater::Loop() {
     {
       std::lock_guard lock(work_mu_);
       // When flushes fail (state store unavailable), stop reading at the memory bound.
-      if (pending_.size() < options_.max_pending_rows) {
+      if (PendingRows() < options_.max_pending_rows) {
         Result<size_t> n = ReadSome(kRecordsPerRead);
         if (n.ok()) {
           read = *n;
@@ -141,8 +143,8 @@ void RollupUpdater::Loop() {
         }
       }
       const bool due = NowMs() - last_flush_ms_ >= options_.flush_interval_ms;
-      const bool moved = !pending_.empty() || flushed_lsn_ != read_lsn_;
-      if (moved && (due || pending_.size() >= options_.max_pending_rows)) {
+      const bool moved = PendingRows() > 0 || flushed_lsn_ != read_lsn_;
+      if (moved && (due || PendingRows() >= options_.max_pending_rows)) {
         flush_failed = !FlushPending().ok();
         last_flush_ms_ = NowMs();
       }
@@ -174,6 +176,10 @@ Result<size_t> RollupUpdater::ReadSome(size_t max_records) {
     }
     read_lsn_ = lsn + wal::format::kRecordHeaderSize + payload_.size();
     if (e.user_id.empty()) continue;  // anonymous: no user to roll up to
+    // Activity rows are keyed by event: a row read twice (after a recompute) is kept once.
+    if (state::UserActivityRow row; ActivityFromEvent(e, &row)) {
+      pending_activity_.push_back(std::move(row));
+    }
     const int64_t day = UtcDay(e.timestamp_ms);
     if (!counted_below_.empty()) {
       auto it = counted_below_.find({e.tenant, day});
@@ -200,13 +206,21 @@ Status RollupUpdater::FlushPending() {
     rows.push_back({tenant, user, day, metrics});
     if (users.empty() || users.back() != std::pair(tenant, user)) users.emplace_back(tenant, user);
   }
-  Status s = state_->AddDailyUserMetrics(kConsumerName, static_cast<int64_t>(read_lsn_), rows);
+  // Searches count for no day but change the dashboard too.
+  for (const state::UserActivityRow& row : pending_activity_) {
+    users.emplace_back(row.tenant, row.user_id);
+  }
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  Status s =
+      state_->AddRollups(kConsumerName, static_cast<int64_t>(read_lsn_), rows, pending_activity_);
   if (!s.ok()) {
     std::lock_guard lock(stats_mu_);
     ++stats_.failures;
     return s;
   }
   pending_.clear();
+  pending_activity_.clear();
   flushed_lsn_ = read_lsn_;
   // The WAL may drop segments below it; the state store's position is the one that counts.
   if (wal_ != nullptr) wal_->CommitCheckpoint(kConsumerName, flushed_lsn_).IgnoreError();
@@ -234,9 +248,13 @@ Status RollupUpdater::Recompute(const std::string& tenant, const std::vector<int
     store::ScanRequest scan;
     scan.from_ms = day * kDayMs;
     scan.to_ms = scan.from_ms + kDayMs;
-    scan.columns = store::ColumnSet{store::Column::kUser, store::Column::kType,
-                                    store::Column::kStatus, store::Column::kValue};
+    scan.columns = store::ColumnSet{store::Column::kUser,    store::Column::kType,
+                                    store::Column::kStatus,  store::Column::kValue,
+                                    store::Column::kEventId, store::Column::kProperties};
     std::map<uint32_t, state::UserDayMetrics> by_user;
+    // The day's activity rows too (kept ones stay: rows are keyed by event), for state stores
+    // that lack them (a rebuild from the event store).
+    std::vector<state::UserActivityRow> activity;
     CA_RETURN_IF_ERROR(snapshot->Scan(scan, [&](const store::ColumnBatch& b) {
       const auto& users = b.Ids(store::Column::kUser);
       const auto& types = b.Ids(store::Column::kType);
@@ -245,10 +263,16 @@ Status RollupUpdater::Recompute(const std::string& tenant, const std::vector<int
         if (b.timestamp[i] < scan.from_ms || b.timestamp[i] >= scan.to_ms || users[i] == 0) {
           continue;
         }
+        const std::string_view type = snapshot->Name(store::Column::kType, types[i]);
         state::UserDayMetrics m;
-        if (CountEvent(snapshot->Name(store::Column::kType, types[i]),
-                       snapshot->Name(store::Column::kStatus, statuses[i]), b.value[i], &m)) {
+        if (CountEvent(type, snapshot->Name(store::Column::kStatus, statuses[i]), b.value[i], &m)) {
           by_user[users[i]] += m;
+        }
+        if (state::UserActivityRow row;
+            IsActivityType(type) &&
+            ActivityFromStored(tenant, snapshot->Name(store::Column::kUser, users[i]),
+                               b.timestamp[i], b.event_id[i], type, b.properties[i], &row)) {
+          activity.push_back(std::move(row));
         }
       }
       return Status::Ok();
@@ -259,6 +283,7 @@ Status RollupUpdater::Recompute(const std::string& tenant, const std::vector<int
       rows.push_back(
           {tenant, std::string(snapshot->Name(store::Column::kUser, user)), day, metrics});
     }
+    CA_RETURN_IF_ERROR(state_->AddUserActivity(activity));
     CA_RETURN_IF_ERROR(state_->ReplaceDailyUserMetrics(tenant, day, rows));
     if (applied > read_lsn_) counted_below_[{tenant, day}] = applied;
   }
@@ -275,6 +300,10 @@ Result<size_t> RollupUpdater::RecomputeMarkedDays() {
     recomputed += days.size();
   }
   return recomputed;
+}
+
+Result<int64_t> RollupUpdater::PruneActivity(int64_t now_ms) {
+  return state_->PruneUserActivity(now_ms - int64_t{options_.activity_retention_days} * kDayMs);
 }
 
 Status RollupUpdater::WaitPosition(wal::Lsn lsn, int64_t timeout_ms) {

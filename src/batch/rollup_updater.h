@@ -27,13 +27,18 @@ struct RollupOptions {
   size_t max_pending_rows = 50'000;
   /// How long the thread waits for new records when it has read everything.
   int64_t idle_wait_ms = 50;
+  /// `user_activity` rows older than this are deleted by PruneActivity (the dashboard reads 90
+  /// days of them).
+  int activity_retention_days = 120;
 };
 
-/// Keeps `daily_user_metrics` up to date from the event stream (docs/rollups.md): a consumer of
-/// the WAL ("rollups") that adds each event to its user's day and writes the sums to the state
+/// Keeps `daily_user_metrics` and `user_activity` up to date from the event stream
+/// (docs/rollups.md): a consumer of the WAL ("rollups") that adds each event to its user's day,
+/// and each search or application event to the user's activity, and writes both to the state
 /// store with its position, in one transaction, so that every event counts exactly once across
-/// restarts. `Recompute` replaces days from the event store (the nightly job, for days that late
-/// events touched). Thread-safe.
+/// restarts (activity rows are keyed by event, so they are idempotent anyway). `Recompute`
+/// replaces days from the event store (the nightly job, for days that late events touched).
+/// Thread-safe.
 class RollupUpdater {
  public:
   static constexpr const char* kConsumerName = "rollups";
@@ -47,6 +52,8 @@ class RollupUpdater {
     uint64_t events = 0;    ///< events read since start
     uint64_t flushes = 0;
     uint64_t failures = 0;  ///< failed flushes (retried)
+    /// The thread is rebuilding days from the event store (the log no longer held them).
+    bool rebuilding = false;
   };
 
   /// Registers the WAL consumer and positions at the state store's recorded position (or the
@@ -75,6 +82,9 @@ class RollupUpdater {
   /// Recompute of every day marked in the state store (late events), for every tenant the event
   /// store knows. Returns how many days were recomputed.
   Result<size_t> RecomputeMarkedDays();
+  /// Deletes `user_activity` rows older than activity_retention_days before `now_ms`; returns how
+  /// many.
+  Result<int64_t> PruneActivity(int64_t now_ms);
 
   Stats stats() const;
 
@@ -90,8 +100,10 @@ class RollupUpdater {
   void Loop();
   /// Reads up to `max_records` records into pending_. Requires work_mu_.
   Result<size_t> ReadSome(size_t max_records);
-  /// Writes pending_ and the position. Requires work_mu_.
+  /// Writes pending_, pending_activity_ and the position. Requires work_mu_.
   Status FlushPending();
+  /// Rows waiting to be written. Requires work_mu_.
+  size_t PendingRows() const { return pending_.size() + pending_activity_.size(); }
 
   const wal::Options wal_options_;
   wal::Wal* const wal_;
@@ -106,6 +118,7 @@ class RollupUpdater {
   wal::Lsn read_lsn_ = 0;     // every record below has been read into pending_ (or flushed)
   wal::Lsn flushed_lsn_ = 0;  // every record below is in the state store
   std::map<Key, state::UserDayMetrics> pending_;
+  std::vector<state::UserActivityRow> pending_activity_;
   int64_t last_flush_ms_ = 0;
   // Days a recompute replaced from a snapshot holding records below the mapped LSN: records of
   // that (tenant, day) below it are already counted.

@@ -250,6 +250,47 @@ TEST_F(RollupUpdaterTest, EventsTheLogNoLongerHoldsAreRebuiltFromTheStore) {
   EXPECT_EQ(rows, Sorted(Expected(21)));
 }
 
+TEST_F(RollupUpdaterTest, ActivityRowsAreKeptOncePerEventAndRebuiltFromTheStore) {
+  OpenUpdater();
+  Send(0);
+  ASSERT_TRUE(updater_->CatchUp().ok());
+  auto activity = [&](const char* user) {
+    auto rows = state_->ListUserActivity("acme", user, 0, INT64_MAX, 0);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    std::vector<std::string> out;
+    for (const auto& r : *rows) out.push_back(r.type + "/" + r.application_id + "/" + r.status);
+    return out;
+  };
+  // u1: the save, the application and what followed, newest first; no views. u2: the search.
+  const std::vector<std::string> u1 = {"offer_received/a1/",
+                                       "interview_scheduled/a1/",
+                                       "application_status_changed/a1/withdrawn",
+                                       "application_status_changed/a1/screening",
+                                       "job_apply/a1/",
+                                       "job_save//"};
+  EXPECT_EQ(activity("u1"), u1);
+  EXPECT_EQ(activity("u2"), std::vector<std::string>{"search//"});
+  const auto search = state_->ListUserActivity("acme", "u2", 0, INT64_MAX, 0);
+  EXPECT_EQ((*search)[0].properties_json, R"({"query":"data"})");
+
+  // A state store that lost them (e.g. restored from an older backup) gets them back from the
+  // event store when the days are recomputed; recomputing again adds nothing.
+  ASSERT_TRUE(state_->PruneUserActivity(INT64_MAX).ok());
+  EXPECT_TRUE(activity("u1").empty());
+  ASSERT_TRUE(updater_->Recompute("acme", {kDay0, kDay0 + 1}).ok());
+  ASSERT_TRUE(updater_->Recompute("acme", {kDay0, kDay0 + 1}).ok());
+  EXPECT_EQ(activity("u1"), u1);
+  EXPECT_EQ(activity("u2"), std::vector<std::string>{"search//"});
+  // Pruning keeps what is younger than the retention.
+  auto pruned = updater_->PruneActivity((kDay0 + 2) * kDayMs);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 0);
+  pruned = updater_->PruneActivity((kDay0 + 1 + 120) * kDayMs);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 3);  // day 0's: u1's save and application, u2's search
+  EXPECT_EQ(activity("u1").size(), 4u);
+}
+
 TEST_F(RollupUpdaterTest, ForgettingAUserRemovesTheirDays) {
   OpenUpdater();
   Send(0);

@@ -64,10 +64,18 @@ class FakeStore : public StateStore {
     return Internal("unused");
   }
   Status ForgetUser(std::string_view, std::string_view) override { return Internal("unused"); }
-  Status AddDailyUserMetrics(std::string_view, int64_t,
-                             const std::vector<DailyUserMetricsRow>&) override {
+  Status AddRollups(std::string_view, int64_t, const std::vector<DailyUserMetricsRow>&,
+                    const std::vector<UserActivityRow>&) override {
     return Internal("unused");
   }
+  Status AddUserActivity(const std::vector<UserActivityRow>&) override {
+    return Internal("unused");
+  }
+  Result<std::vector<UserActivityRow>> ListUserActivity(std::string_view, std::string_view, int64_t,
+                                                        int64_t, size_t) override {
+    return Internal("unused");
+  }
+  Result<int64_t> PruneUserActivity(int64_t) override { return Internal("unused"); }
   Result<std::optional<int64_t>> ConsumerPosition(std::string_view) override {
     return Internal("unused");
   }

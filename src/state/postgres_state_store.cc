@@ -264,6 +264,19 @@ constexpr Migration kMigrations[] = {
      "  user_id TEXT COLLATE \"C\" NOT NULL,"
      "  requested_at_ms BIGINT NOT NULL,"
      "  receipt_json TEXT COLLATE \"C\" NOT NULL);"},
+    // A job seeker's search and application activity (UserActivityRow), read by key by the
+    // cold dashboard.
+    {8,
+     "CREATE TABLE user_activity ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT COLLATE \"C\" NOT NULL,"
+     "  ts_ms BIGINT NOT NULL,"
+     "  event_id TEXT COLLATE \"C\" NOT NULL,"
+     "  type TEXT COLLATE \"C\" NOT NULL,"
+     "  application_id TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+     "  status TEXT COLLATE \"C\" NOT NULL DEFAULT '',"
+     "  properties_json TEXT COLLATE \"C\" NOT NULL DEFAULT '{}',"
+     "  PRIMARY KEY (tenant_id, user_id, ts_ms, event_id));"},
 };
 
 /// The key of the transaction-scoped advisory lock every migration transaction takes first
@@ -959,6 +972,36 @@ class PostgresStateStore final : public StateStore {
     });
   }
 
+  Result<DeadLetterOverview> OverviewDeadLetters(std::string_view tenant_name,
+                                                 size_t recent) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    const int64_t capped =
+        static_cast<int64_t>(std::min<uint64_t>(recent, std::numeric_limits<int64_t>::max()));
+    return Call([&](Connection& conn) -> Result<DeadLetterOverview> {
+      DeadLetterOverview overview;
+      CA_ASSIGN_OR_RETURN(
+          Rows counts, conn.Query("SELECT d.code, COUNT(*) AS n FROM dead_letters d JOIN tenants t"
+                                  " ON t.id = d.tenant_id WHERE t.name = $1 GROUP BY d.code"
+                                  " ORDER BY n DESC, d.code COLLATE \"C\"",
+                                  {tenant_name}));
+      for (int i = 0; i < counts.size(); ++i) {
+        const auto n = static_cast<uint64_t>(counts.Int(i, 1));
+        overview.by_code.emplace_back(counts.Text(i, 0), n);
+        overview.total += n;
+      }
+      CA_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Query("SELECT d.id, d.received_at_ms, d.code, d.message, d.format"
+                                     " FROM dead_letters d JOIN tenants t ON t.id = d.tenant_id"
+                                     " WHERE t.name = $1 ORDER BY d.id DESC LIMIT $2",
+                                     {tenant_name, capped}));
+      for (int i = 0; i < rows.size(); ++i) {
+        overview.recent.push_back({rows.Int(i, 0), rows.Int(i, 1), rows.Text(i, 2), rows.Text(i, 3),
+                                   rows.Text(i, 4), ""});
+      }
+      return overview;
+    });
+  }
+
   Status DeleteDeadLetters(std::string_view tenant_name, const std::vector<int64_t>& ids) override {
     CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
     return Call([&](Connection& conn) -> Status {
@@ -1105,19 +1148,22 @@ class PostgresStateStore final : public StateStore {
     return WithTenant(tenant_name, [&](Connection& conn, int64_t tenant_id) -> Status {
       for (const char* sql :
            {"DELETE FROM user_traits WHERE tenant_id = $1 AND user_id = $2",
-            "DELETE FROM daily_user_metrics WHERE tenant_id = $1 AND user_id = $2"}) {
+            "DELETE FROM daily_user_metrics WHERE tenant_id = $1 AND user_id = $2",
+            "DELETE FROM user_activity WHERE tenant_id = $1 AND user_id = $2"}) {
         CA_RETURN_IF_ERROR(conn.Query(sql, {tenant_id, user_id}).status());
       }
       return Status::Ok();
     });
   }
 
-  Status AddDailyUserMetrics(std::string_view consumer, int64_t position,
-                             const std::vector<DailyUserMetricsRow>& deltas) override {
+  Status AddRollups(std::string_view consumer, int64_t position,
+                    const std::vector<DailyUserMetricsRow>& deltas,
+                    const std::vector<UserActivityRow>& activity) override {
     for (const DailyUserMetricsRow& row : deltas) {
       CA_RETURN_IF_ERROR(CheckTenantName(row.tenant));
       if (row.user_id.empty()) return InvalidArgument("daily metrics: empty user id");
     }
+    CA_RETURN_IF_ERROR(CheckUserActivityRows(activity));
     // An upsert may not touch a row twice in one statement: the deltas of each (tenant, user,
     // day) are summed first. Sorted, so concurrent callers lock rows in the same order.
     std::map<std::string, std::map<std::pair<std::string, int64_t>, UserDayMetrics>> by_tenant;
@@ -1147,6 +1193,7 @@ class PostgresStateStore final : public StateStore {
               " offers = daily_user_metrics.offers + excluded.offers,"
               " seconds_spent = daily_user_metrics.seconds_spent + excluded.seconds_spent"));
         }
+        CA_RETURN_IF_ERROR(InsertActivity(conn, activity));
         return conn
             .Query(
                 "INSERT INTO consumer_positions (name, position, updated_at_ms)"
@@ -1155,6 +1202,51 @@ class PostgresStateStore final : public StateStore {
                 {consumer, position, NowMillis()})
             .status();
       });
+    });
+  }
+
+  Status AddUserActivity(const std::vector<UserActivityRow>& activity) override {
+    CA_RETURN_IF_ERROR(CheckUserActivityRows(activity));
+    return Call([&](Connection& conn) -> Status {
+      return InTransaction(conn, [&]() -> Status { return InsertActivity(conn, activity); });
+    });
+  }
+
+  Result<std::vector<UserActivityRow>> ListUserActivity(std::string_view tenant_name,
+                                                        std::string_view user_id, int64_t from_ms,
+                                                        int64_t to_ms, size_t limit) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    return Call([&](Connection& conn) -> Result<std::vector<UserActivityRow>> {
+      CA_ASSIGN_OR_RETURN(
+          Rows rows,
+          conn.Query("SELECT a.ts_ms, a.event_id, a.type, a.application_id, a.status,"
+                     " a.properties_json FROM user_activity a JOIN tenants t"
+                     " ON t.id = a.tenant_id WHERE t.name = $1 AND a.user_id = $2"
+                     " AND a.ts_ms >= $3 AND a.ts_ms < $4"
+                     " ORDER BY a.ts_ms DESC, a.event_id DESC" +
+                         std::string(limit == 0 ? "" : " LIMIT " + std::to_string(limit)),
+                     {tenant_name, user_id, from_ms, to_ms}));
+      std::vector<UserActivityRow> out;
+      for (int i = 0; i < rows.size(); ++i) {
+        UserActivityRow& row = out.emplace_back();
+        row.tenant = std::string(tenant_name);
+        row.user_id = std::string(user_id);
+        row.timestamp_ms = rows.Int(i, 0);
+        row.event_id = rows.Text(i, 1);
+        row.type = rows.Text(i, 2);
+        row.application_id = rows.Text(i, 3);
+        row.status = rows.Text(i, 4);
+        row.properties_json = rows.Text(i, 5);
+      }
+      return out;
+    });
+  }
+
+  Result<int64_t> PruneUserActivity(int64_t before_ms) override {
+    return Call([&](Connection& conn) -> Result<int64_t> {
+      CA_ASSIGN_OR_RETURN(Rows rows,
+                          conn.Query("DELETE FROM user_activity WHERE ts_ms < $1", {before_ms}));
+      return static_cast<int64_t>(rows.Affected());
     });
   }
 
@@ -1195,13 +1287,16 @@ class PostgresStateStore final : public StateStore {
                                                        int64_t last_day) {
     CA_RETURN_IF_ERROR(CheckTenantName(tenant));
     return Call([&](Connection& conn) -> Result<std::vector<DailyUserMetricsRow>> {
-      CA_ASSIGN_OR_RETURN(Rows rows, conn.Query("SELECT m.user_id, " + columns +
-                                                    " FROM daily_user_metrics m JOIN tenants t"
-                                                    " ON t.id = m.tenant_id"
-                                                    " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3"
-                                                    " AND ($4 = '' OR m.user_id = $4)" +
-                                                    std::string(tail),
-                                                {tenant, first_day, last_day, user_id}));
+      CA_ASSIGN_OR_RETURN(
+          Rows rows,
+          conn.Query("SELECT m.user_id, " + columns +
+                         " FROM daily_user_metrics m JOIN tenants t"
+                         " ON t.id = m.tenant_id"
+                         " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3" +
+                         // One user's rows by the primary key.
+                         std::string(user_id.empty() ? " AND $4 = ''" : " AND m.user_id = $4") +
+                         std::string(tail),
+                     {tenant, first_day, last_day, user_id}));
       std::vector<DailyUserMetricsRow> out;
       for (int i = 0; i < rows.size(); ++i) out.push_back(MetricsRowFrom(rows, i, tenant));
       return out;
@@ -1269,16 +1364,20 @@ class PostgresStateStore final : public StateStore {
                                                        std::string_view location, int64_t first_day,
                                                        int64_t last_day) override {
     CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    const std::string industry_key = NormaliseKey(industry);
+    const std::string location_key = NormaliseKey(location);
     return Call([&](Connection& conn) -> Result<std::vector<MarketTrendRow>> {
       CA_ASSIGN_OR_RETURN(
           Rows rows,
           conn.Query(
               "SELECT m.day, m.industry, m.location, m.average_salary, m.postings,"
               " m.competition FROM job_market_trends m JOIN tenants t ON t.id = m.tenant_id"
-              " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3"
-              " AND ($4 = '' OR m.industry_key = $4) AND ($5 = '' OR m.location_key = $5)"
-              " ORDER BY m.day, m.industry_key, m.location_key",
-              {tenant_name, first_day, last_day, NormaliseKey(industry), NormaliseKey(location)}));
+              " WHERE t.name = $1 AND m.day BETWEEN $2 AND $3" +
+                  // Equalities the primary key can serve.
+                  std::string(industry_key.empty() ? " AND $4 = ''" : " AND m.industry_key = $4") +
+                  std::string(location_key.empty() ? " AND $5 = ''" : " AND m.location_key = $5") +
+                  " ORDER BY m.day, m.industry_key, m.location_key",
+              {tenant_name, first_day, last_day, industry_key, location_key}));
       std::vector<MarketTrendRow> out;
       for (int i = 0; i < rows.size(); ++i) {
         out.push_back({rows.Int(i, 0), rows.Text(i, 1), rows.Text(i, 2), rows.Double(i, 3),
@@ -1506,6 +1605,39 @@ class PostgresStateStore final : public StateStore {
         std::move(own.begin(), own.end(), std::back_inserter(params));
       }
       CA_RETURN_IF_ERROR(conn.Query(sql + std::string(tail), params).status());
+    }
+    return Status::Ok();
+  }
+
+  /// Inserts activity rows (within the caller's transaction), keeping rows already there. Rows
+  /// are sorted and deduplicated first: one statement may not insert a key twice.
+  static Status InsertActivity(Connection& conn, const std::vector<UserActivityRow>& activity) {
+    if (activity.empty()) return Status::Ok();
+    std::map<std::string,
+             std::map<std::tuple<std::string, int64_t, std::string>, const UserActivityRow*>>
+        by_tenant;
+    for (const UserActivityRow& row : activity) {
+      by_tenant[row.tenant].emplace(std::tuple(row.user_id, row.timestamp_ms, row.event_id), &row);
+    }
+    for (const auto& [tenant_name, rows] : by_tenant) {
+      CA_ASSIGN_OR_RETURN(Tenant tenant, GetOrCreateTenantIn(conn, tenant_name));
+      CA_RETURN_IF_ERROR(InsertRows(
+          conn,
+          "INSERT INTO user_activity (tenant_id, user_id, ts_ms, event_id, type, application_id,"
+          " status, properties_json)",
+          {tenant.id}, rows,
+          [](const auto& entry) -> std::vector<Param> {
+            const UserActivityRow& r = *entry.second;
+            return {r.user_id,
+                    r.timestamp_ms,
+                    r.event_id,
+                    r.type,
+                    r.application_id,
+                    r.status,
+                    r.properties_json.empty() ? std::string_view("{}")
+                                              : std::string_view(r.properties_json)};
+          },
+          " ON CONFLICT (tenant_id, user_id, ts_ms, event_id) DO NOTHING"));
     }
     return Status::Ok();
   }

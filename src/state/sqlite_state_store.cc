@@ -252,6 +252,19 @@ constexpr Migration kMigrations[] = {
      "  user_id TEXT NOT NULL,"
      "  requested_at_ms BIGINT NOT NULL,"
      "  receipt_json TEXT NOT NULL);"},
+    // A job seeker's search and application activity, from the rollups' consumer (UserActivityRow):
+    // the cold dashboard reads it by key. Clustered by its key (WITHOUT ROWID).
+    {8,
+     "CREATE TABLE user_activity ("
+     "  tenant_id BIGINT NOT NULL REFERENCES tenants(id),"
+     "  user_id TEXT NOT NULL,"
+     "  ts_ms BIGINT NOT NULL,"
+     "  event_id TEXT NOT NULL,"
+     "  type TEXT NOT NULL,"
+     "  application_id TEXT NOT NULL DEFAULT '',"
+     "  status TEXT NOT NULL DEFAULT '',"
+     "  properties_json TEXT NOT NULL DEFAULT '{}',"
+     "  PRIMARY KEY (tenant_id, user_id, ts_ms, event_id)) WITHOUT ROWID;"},
 };
 
 /// The columns of an ExportJobRow, in the order ExportJobFromRow reads them (`e` is export_jobs,
@@ -606,6 +619,40 @@ class SqliteStateStore final : public StateStore {
     return has_row ? static_cast<uint64_t>(stmt.ColumnInt64(0)) : 0;
   }
 
+  Result<DeadLetterOverview> OverviewDeadLetters(std::string_view tenant_name,
+                                                 size_t recent) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    DeadLetterOverview overview;
+    {
+      CA_ASSIGN_OR_RETURN(Statement stmt,
+                          Prepare("SELECT d.code, COUNT(*) AS n FROM dead_letters d JOIN tenants t"
+                                  " ON t.id = d.tenant_id WHERE t.name = ?1 GROUP BY d.code"
+                                  " ORDER BY n DESC, d.code"));
+      stmt.BindText(1, tenant_name);
+      while (true) {
+        CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+        if (!has_row) break;
+        const auto n = static_cast<uint64_t>(stmt.ColumnInt64(1));
+        overview.by_code.emplace_back(stmt.ColumnText(0), n);
+        overview.total += n;
+      }
+    }
+    CA_ASSIGN_OR_RETURN(Statement stmt,
+                        Prepare("SELECT d.id, d.received_at_ms, d.code, d.message, d.format"
+                                " FROM dead_letters d JOIN tenants t ON t.id = d.tenant_id"
+                                " WHERE t.name = ?1 ORDER BY d.id DESC LIMIT ?2"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindInt64(2, static_cast<int64_t>(std::min<uint64_t>(recent, INT64_MAX)));
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      overview.recent.push_back({stmt.ColumnInt64(0), stmt.ColumnInt64(1), stmt.ColumnText(2),
+                                 stmt.ColumnText(3), stmt.ColumnText(4), ""});
+    }
+    return overview;
+  }
+
   Status DeleteDeadLetters(std::string_view tenant_name, const std::vector<int64_t>& ids) override {
     CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
     std::lock_guard lock(mu_);
@@ -775,7 +822,8 @@ class SqliteStateStore final : public StateStore {
     return WithTenant(tenant_name, [&](int64_t tenant_id) -> Status {
       for (const char* sql : {"DELETE FROM user_traits WHERE tenant_id = ?1 AND user_id = ?2",
                               "DELETE FROM daily_user_metrics"
-                              " WHERE tenant_id = ?1 AND user_id = ?2"}) {
+                              " WHERE tenant_id = ?1 AND user_id = ?2",
+                              "DELETE FROM user_activity WHERE tenant_id = ?1 AND user_id = ?2"}) {
         CA_ASSIGN_OR_RETURN(Statement stmt, Prepare(sql));
         stmt.BindInt64(1, tenant_id);
         stmt.BindText(2, user_id);
@@ -785,15 +833,18 @@ class SqliteStateStore final : public StateStore {
     });
   }
 
-  Status AddDailyUserMetrics(std::string_view consumer, int64_t position,
-                             const std::vector<DailyUserMetricsRow>& deltas) override {
+  Status AddRollups(std::string_view consumer, int64_t position,
+                    const std::vector<DailyUserMetricsRow>& deltas,
+                    const std::vector<UserActivityRow>& activity) override {
     for (const DailyUserMetricsRow& row : deltas) {
       CA_RETURN_IF_ERROR(CheckTenantName(row.tenant));
       if (row.user_id.empty()) return InvalidArgument("daily metrics: empty user id");
     }
+    CA_RETURN_IF_ERROR(CheckUserActivityRows(activity));
     std::lock_guard lock(mu_);
     return InWriteTransaction([&]() -> Status {
       std::map<std::string, int64_t, std::less<>> tenant_ids;
+      CA_RETURN_IF_ERROR(InsertActivityLocked(activity, &tenant_ids));
       CA_ASSIGN_OR_RETURN(
           Statement add,
           Prepare(std::string("INSERT INTO daily_user_metrics (tenant_id, user_id, day, ") +
@@ -831,6 +882,61 @@ class SqliteStateStore final : public StateStore {
       record.BindInt64(3, NowMillis());
       return record.Step().status();
     });
+  }
+
+  Status AddUserActivity(const std::vector<UserActivityRow>& activity) override {
+    CA_RETURN_IF_ERROR(CheckUserActivityRows(activity));
+    std::lock_guard lock(mu_);
+    return InWriteTransaction([&]() -> Status {
+      std::map<std::string, int64_t, std::less<>> tenant_ids;
+      return InsertActivityLocked(activity, &tenant_ids);
+    });
+  }
+
+  Result<std::vector<UserActivityRow>> ListUserActivity(std::string_view tenant_name,
+                                                        std::string_view user_id, int64_t from_ms,
+                                                        int64_t to_ms, size_t limit) override {
+    CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    std::lock_guard lock(mu_);
+    CA_ASSIGN_OR_RETURN(
+        Statement stmt,
+        Prepare("SELECT a.ts_ms, a.event_id, a.type, a.application_id, a.status,"
+                " a.properties_json FROM user_activity a JOIN tenants t ON t.id = a.tenant_id"
+                " WHERE t.name = ?1 AND a.user_id = ?2 AND a.ts_ms >= ?3 AND a.ts_ms < ?4"
+                " ORDER BY a.ts_ms DESC, a.event_id DESC LIMIT ?5"));
+    stmt.BindText(1, tenant_name);
+    stmt.BindText(2, user_id);
+    stmt.BindInt64(3, from_ms);
+    stmt.BindInt64(4, to_ms);
+    stmt.BindInt64(5, limit == 0 ? -1 : static_cast<int64_t>(limit));
+    std::vector<UserActivityRow> out;
+    while (true) {
+      CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
+      if (!has_row) break;
+      UserActivityRow& row = out.emplace_back();
+      row.tenant = std::string(tenant_name);
+      row.user_id = std::string(user_id);
+      row.timestamp_ms = stmt.ColumnInt64(0);
+      row.event_id = stmt.ColumnText(1);
+      row.type = stmt.ColumnText(2);
+      row.application_id = stmt.ColumnText(3);
+      row.status = stmt.ColumnText(4);
+      row.properties_json = stmt.ColumnText(5);
+    }
+    return out;
+  }
+
+  Result<int64_t> PruneUserActivity(int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    int64_t deleted = 0;
+    CA_RETURN_IF_ERROR(InWriteTransaction([&]() -> Status {
+      CA_ASSIGN_OR_RETURN(Statement stmt, Prepare("DELETE FROM user_activity WHERE ts_ms < ?1"));
+      stmt.BindInt64(1, before_ms);
+      CA_RETURN_IF_ERROR(stmt.Step().status());
+      deleted = sqlite3_changes(db_);
+      return Status::Ok();
+    }));
+    return deleted;
   }
 
   Result<std::optional<int64_t>> ConsumerPosition(std::string_view consumer) override {
@@ -892,19 +998,23 @@ class SqliteStateStore final : public StateStore {
                                                        std::string_view location, int64_t first_day,
                                                        int64_t last_day) override {
     CA_RETURN_IF_ERROR(CheckTenantName(tenant_name));
+    const std::string industry_key = NormaliseKey(industry);
+    const std::string location_key = NormaliseKey(location);
     std::lock_guard lock(mu_);
     CA_ASSIGN_OR_RETURN(
         Statement stmt,
         Prepare("SELECT m.day, m.industry, m.location, m.average_salary, m.postings,"
                 " m.competition FROM job_market_trends m JOIN tenants t ON t.id = m.tenant_id"
-                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3"
-                " AND (?4 = '' OR m.industry_key = ?4) AND (?5 = '' OR m.location_key = ?5)"
+                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3" +
+                // Equalities the primary key can serve (an OR would hide it from the planner).
+                std::string(industry_key.empty() ? " AND ?4 = ''" : " AND m.industry_key = ?4") +
+                std::string(location_key.empty() ? " AND ?5 = ''" : " AND m.location_key = ?5") +
                 " ORDER BY m.day, m.industry_key, m.location_key"));
     stmt.BindText(1, tenant_name);
     stmt.BindInt64(2, first_day);
     stmt.BindInt64(3, last_day);
-    stmt.BindText(4, NormaliseKey(industry));
-    stmt.BindText(5, NormaliseKey(location));
+    stmt.BindText(4, industry_key);
+    stmt.BindText(5, location_key);
     std::vector<MarketTrendRow> rows;
     while (true) {
       CA_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
@@ -1116,6 +1226,36 @@ class SqliteStateStore final : public StateStore {
   }
 
  private:
+  /// Inserts activity rows, keeping rows already there; `tenant_ids` caches tenant ids by name.
+  /// Requires mu_ and a write transaction.
+  Status InsertActivityLocked(const std::vector<UserActivityRow>& activity,
+                              std::map<std::string, int64_t, std::less<>>* tenant_ids) {
+    if (activity.empty()) return Status::Ok();
+    CA_ASSIGN_OR_RETURN(
+        Statement add,
+        Prepare("INSERT INTO user_activity (tenant_id, user_id, ts_ms, event_id, type,"
+                " application_id, status, properties_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                " ON CONFLICT (tenant_id, user_id, ts_ms, event_id) DO NOTHING"));
+    for (const UserActivityRow& row : activity) {
+      auto it = tenant_ids->find(row.tenant);
+      if (it == tenant_ids->end()) {
+        CA_ASSIGN_OR_RETURN(Tenant tenant, GetOrCreateTenantLocked(row.tenant));
+        it = tenant_ids->emplace(row.tenant, tenant.id).first;
+      }
+      add.Reset();
+      add.BindInt64(1, it->second);
+      add.BindText(2, row.user_id);
+      add.BindInt64(3, row.timestamp_ms);
+      add.BindText(4, row.event_id);
+      add.BindText(5, row.type);
+      add.BindText(6, row.application_id);
+      add.BindText(7, row.status);
+      add.BindText(8, row.properties_json.empty() ? "{}" : row.properties_json);
+      CA_RETURN_IF_ERROR(add.Step().status());
+    }
+    return Status::Ok();
+  }
+
   static Status CheckTenantName(std::string_view name) {
     if (IsValidTenantName(name)) return Status::Ok();
     return InvalidArgument("invalid tenant name '" + std::string(name.substr(0, 80)) +
@@ -1192,7 +1332,10 @@ class SqliteStateStore final : public StateStore {
         Statement stmt,
         Prepare("SELECT m.user_id, " + columns +
                 " FROM daily_user_metrics m JOIN tenants t ON t.id = m.tenant_id"
-                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3 AND (?4 = '' OR m.user_id = ?4)" +
+                " WHERE t.name = ?1 AND m.day BETWEEN ?2 AND ?3" +
+                // Two shapes, so that one user's rows are read by the primary key rather than
+                // every user's rows of the days (an OR here hides the index from the planner).
+                std::string(user_id.empty() ? " AND ?4 = ''" : " AND m.user_id = ?4") +
                 std::string(tail)));
     stmt.BindText(1, tenant);
     stmt.BindInt64(2, first_day);

@@ -12,6 +12,10 @@ std::string_view KeyKindName(KeyKind kind) {
   return "unknown";
 }
 
+Result<DeadLetterOverview> StateStore::OverviewDeadLetters(std::string_view, size_t) {
+  return Status(ErrorCode::kUnavailable, "this state store keeps no dead letters");
+}
+
 bool IsValidTenantName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (size_t i = 0; i < name.size(); ++i) {
@@ -20,6 +24,18 @@ bool IsValidTenantName(std::string_view name) {
     if (!alnum && (i == 0 || (c != '_' && c != '-'))) return false;
   }
   return true;
+}
+
+Status CheckUserActivityRows(const std::vector<UserActivityRow>& rows) {
+  for (const UserActivityRow& row : rows) {
+    if (!IsValidTenantName(row.tenant)) {
+      return InvalidArgument("activity: invalid tenant name '" + row.tenant.substr(0, 80) + "'");
+    }
+    if (row.user_id.empty() || row.type.empty() || row.event_id.empty()) {
+      return InvalidArgument("activity: a row without a user id, type or event id");
+    }
+  }
+  return Status::Ok();
 }
 
 bool IsValidOrigin(std::string_view origin) {

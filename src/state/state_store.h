@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -88,6 +89,14 @@ struct DeadLetter {
   friend bool operator==(const DeadLetter&, const DeadLetter&) = default;
 };
 
+/// Dead letters of one tenant in brief (StateStore::OverviewDeadLetters).
+struct DeadLetterOverview {
+  uint64_t total = 0;
+  /// (code, dead letters with that code), by count descending, then code ascending.
+  std::vector<std::pair<std::string, uint64_t>> by_code;
+  std::vector<DeadLetter> recent;  ///< newest first; `raw` empty
+};
+
 /// One user's activity on one UTC day: the counters of a `daily_user_metrics` row
 /// (docs/rollups.md).
 struct UserDayMetrics {
@@ -122,6 +131,24 @@ struct DailyUserMetricsRow {
   UserDayMetrics metrics;
 
   friend bool operator==(const DailyUserMetricsRow&, const DailyUserMetricsRow&) = default;
+};
+
+/// A row of `user_activity`: one event of a job seeker's search and application activity
+/// (docs/rollups.md), kept by the rollups so that a dashboard reads a user's applications,
+/// responses, searches and recent activity by key instead of scanning the event store. Keyed by
+/// (tenant, user, timestamp, event id): adding a row twice keeps one.
+struct UserActivityRow {
+  std::string tenant;
+  std::string user_id;
+  int64_t timestamp_ms = 0;
+  std::string event_id;
+  std::string type;
+  std::string application_id;  ///< properties.application_id ("" when none)
+  std::string status;          ///< properties.status ("" when none)
+  std::string
+      properties_json;  ///< the event's scalar properties, strings shortened (a JSON object)
+
+  friend bool operator==(const UserActivityRow&, const UserActivityRow&) = default;
 };
 
 /// A row of `job_market_trends`: the job market of one industry and location on one day
@@ -184,6 +211,10 @@ std::string NormaliseKey(std::string_view text);
 /// True when `name` is a valid tenant name: [a-z0-9][a-z0-9_-]{0,63}.
 bool IsValidTenantName(std::string_view name);
 
+/// kInvalidArgument when a row of `rows` has an invalid tenant name or an empty user id, type or
+/// event id.
+Status CheckUserActivityRows(const std::vector<UserActivityRow>& rows);
+
 /// True when `origin` is a browser origin as the Origin header sends it, in lower case:
 /// `http://` or `https://`, a host of [a-z0-9.-], an optional `:port`, no path.
 bool IsValidOrigin(std::string_view origin);
@@ -241,6 +272,10 @@ class StateStore {
                                                           size_t limit) = 0;
   /// How many dead letters `tenant` has.
   virtual Result<uint64_t> CountDeadLetters(std::string_view tenant) = 0;
+  /// The admin dashboard's view of `tenant`'s dead letters: how many there are of each code, and
+  /// the `recent` newest (id descending) without their raw events (`raw` left empty). Empty for
+  /// an unknown tenant. The default answers kUnavailable (a store that does not keep them).
+  virtual Result<DeadLetterOverview> OverviewDeadLetters(std::string_view tenant, size_t recent);
   /// Deletes the listed dead letters of `tenant` (ids it does not have are ignored).
   virtual Status DeleteDeadLetters(std::string_view tenant, const std::vector<int64_t>& ids) = 0;
 
@@ -272,15 +307,33 @@ class StateStore {
   virtual Result<std::optional<std::string>> GetUserTraits(std::string_view tenant,
                                                            std::string_view user_id) = 0;
   /// Deletes what is kept about `user_id` of `tenant` outside the event store (traits, daily
-  /// metrics).
+  /// metrics, activity).
   virtual Status ForgetUser(std::string_view tenant, std::string_view user_id) = 0;
 
   /// Adds `deltas` to their `daily_user_metrics` rows (creating rows, and tenants, as needed)
   /// and records `position` as consumer `consumer`'s position, in one transaction: a consumer
   /// that resumes from its recorded position counts every event exactly once. kInvalidArgument
   /// for an invalid tenant name or an empty user id.
-  virtual Status AddDailyUserMetrics(std::string_view consumer, int64_t position,
-                                     const std::vector<DailyUserMetricsRow>& deltas) = 0;
+  Status AddDailyUserMetrics(std::string_view consumer, int64_t position,
+                             const std::vector<DailyUserMetricsRow>& deltas) {
+    return AddRollups(consumer, position, deltas, {});
+  }
+  /// AddDailyUserMetrics that also adds `activity` rows (rows already there are kept as they
+  /// are), in the same transaction.
+  virtual Status AddRollups(std::string_view consumer, int64_t position,
+                            const std::vector<DailyUserMetricsRow>& deltas,
+                            const std::vector<UserActivityRow>& activity) = 0;
+  /// Adds `activity` rows without moving any position (rebuilds from the event store); rows
+  /// already there are kept. kInvalidArgument for an invalid tenant name or an empty user id.
+  virtual Status AddUserActivity(const std::vector<UserActivityRow>& activity) = 0;
+  /// `user_id`'s activity rows of `tenant` with from_ms <= timestamp < to_ms, newest first, at
+  /// most `limit` (0: all). Empty for an unknown tenant.
+  virtual Result<std::vector<UserActivityRow>> ListUserActivity(std::string_view tenant,
+                                                                std::string_view user_id,
+                                                                int64_t from_ms, int64_t to_ms,
+                                                                size_t limit) = 0;
+  /// Deletes every tenant's activity rows older than `before_ms`; returns how many.
+  virtual Result<int64_t> PruneUserActivity(int64_t before_ms) = 0;
   /// The position AddDailyUserMetrics last recorded for `consumer`, or nullopt.
   virtual Result<std::optional<int64_t>> ConsumerPosition(std::string_view consumer) = 0;
   /// `tenant`'s rows for days first_day..last_day (inclusive), of `user_id` (every user when

@@ -203,7 +203,7 @@ TEST_P(StateStoreTest, RecordsMigrationsAndCreatesTheTables) {
        {"api_keys", "consumer_positions", "custom_event_types", "daily_user_metrics",
         "dead_letters", "economic_indicators", "industry_benchmarks", "job_market_trends",
         "job_runs", "recompute_days", "schema_migrations", "suppressed_users", "tenants",
-        "user_traits", "users"}) {
+        "user_activity", "user_traits", "users"}) {
     EXPECT_NE(std::find(tables.begin(), tables.end(), table), tables.end()) << table;
   }
 }
@@ -578,6 +578,43 @@ TEST_P(StateStoreTest, DeadLettersAreKeptListedCappedAndDeleted) {
   EXPECT_EQ(*store->CountDeadLetters("other"), 1u);
 }
 
+TEST_P(StateStoreTest, DeadLetterOverviewCountsCodesAndListsTheNewestWithoutRaw) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->GetOrCreateTenant("acme").ok());
+  ASSERT_TRUE(store->GetOrCreateTenant("other").ok());
+  auto letter = [](int i, const char* code) {
+    return DeadLetter{0, 1000 + i, code, "m" + std::to_string(i), "native", "{\"i\":1}"};
+  };
+  ASSERT_TRUE(store
+                  ->AddDeadLetters("acme",
+                                   {letter(0, "unknown_event_type"), letter(1, "invalid_property"),
+                                    letter(2, "unknown_event_type"), letter(3, "event_too_old")},
+                                   100)
+                  .ok());
+  ASSERT_TRUE(store->AddDeadLetters("other", {letter(9, "invalid_property")}, 100).ok());
+  auto overview = store->OverviewDeadLetters("acme", 2);
+  ASSERT_TRUE(overview.ok()) << overview.status().ToString();
+  EXPECT_EQ(overview->total, 4u);
+  using Count = std::pair<std::string, uint64_t>;
+  EXPECT_EQ(overview->by_code,
+            (std::vector<Count>{
+                {"unknown_event_type", 2}, {"event_too_old", 1}, {"invalid_property", 1}}));
+  ASSERT_EQ(overview->recent.size(), 2u);
+  EXPECT_EQ(overview->recent[0].received_at_ms, 1003);
+  EXPECT_EQ(overview->recent[0].code, "event_too_old");
+  EXPECT_EQ(overview->recent[0].message, "m3");
+  EXPECT_EQ(overview->recent[0].format, "native");
+  EXPECT_EQ(overview->recent[0].raw, "");
+  EXPECT_EQ(overview->recent[1].received_at_ms, 1002);
+  EXPECT_GT(overview->recent[0].id, overview->recent[1].id);
+  auto nobody = store->OverviewDeadLetters("nobody", 5);
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_EQ(nobody->total, 0u);
+  EXPECT_TRUE(nobody->by_code.empty());
+  EXPECT_TRUE(nobody->recent.empty());
+}
+
 TEST_P(StateStoreTest, KeysAreDistinctAcrossCallsAndTenants) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
@@ -806,6 +843,67 @@ UserDayMetrics Metrics(int64_t views, double seconds) {
   m.offers = 7;
   m.seconds_spent = seconds;
   return m;
+}
+
+UserActivityRow Activity(std::string tenant, std::string user, int64_t ts, std::string id,
+                         std::string type, std::string application = "", std::string status = "") {
+  return {std::move(tenant), std::move(user),          ts,
+          std::move(id),     std::move(type),          std::move(application),
+          std::move(status), R"({"title":"<b>x</b>"})"};
+}
+
+TEST_P(StateStoreTest, UserActivityIsKeptOncePerEventNewestFirst) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // With the rollups' position, in one transaction; a row given again (a re-read) is kept once.
+  ASSERT_TRUE(store
+                  ->AddRollups("rollups", 7, {{"acme", "u1", 100, Metrics(1, 0)}},
+                               {Activity("acme", "u1", 1000, "e1", "job_apply", "a1"),
+                                Activity("acme", "u1", 3000, "e3", "search"),
+                                Activity("acme", "u1", 1000, "e1", "job_apply", "a1"),
+                                Activity("acme", "u2", 2000, "e2", "search"),
+                                Activity("beta", "u1", 2000, "e9", "search")})
+                  .ok());
+  EXPECT_EQ(store->ConsumerPosition("rollups")->value_or(-1), 7);
+  ASSERT_TRUE(store
+                  ->AddUserActivity({Activity("acme", "u1", 2000, "e4",
+                                              "application_status_changed", "a1", "interview"),
+                                     Activity("acme", "u1", 3000, "e3", "search")})
+                  .ok());
+  EXPECT_EQ(store->ConsumerPosition("rollups")->value_or(-1), 7);
+
+  auto rows = store->ListUserActivity("acme", "u1", 0, 10'000, 0);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(*rows,
+            (std::vector<UserActivityRow>{
+                Activity("acme", "u1", 3000, "e3", "search"),
+                Activity("acme", "u1", 2000, "e4", "application_status_changed", "a1", "interview"),
+                Activity("acme", "u1", 1000, "e1", "job_apply", "a1")}));
+  // [from, to) and a limit on the newest.
+  EXPECT_EQ(store->ListUserActivity("acme", "u1", 1000, 3000, 0)->size(), 2u);
+  auto newest = store->ListUserActivity("acme", "u1", 0, 10'000, 1);
+  ASSERT_EQ(newest->size(), 1u);
+  EXPECT_EQ((*newest)[0].event_id, "e3");
+  EXPECT_TRUE(store->ListUserActivity("nobody", "u1", 0, 10'000, 0)->empty());
+  EXPECT_EQ(store->ListUserActivity("beta", "u1", 0, 10'000, 0)->size(), 1u);
+
+  EXPECT_EQ(store->AddUserActivity({Activity("Bad Name", "u1", 1, "e", "search")}).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->AddUserActivity({Activity("acme", "", 1, "e", "search")}).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->AddRollups("rollups", 8, {}, {Activity("acme", "u1", 1, "", "search")}).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->ConsumerPosition("rollups")->value_or(-1), 7);
+
+  // Pruning removes old rows of every tenant; forgetting a user removes theirs.
+  auto pruned = store->PruneUserActivity(2000);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1);  // acme/u1's e1
+  EXPECT_EQ(store->ListUserActivity("acme", "u1", 0, 10'000, 0)->size(), 2u);
+  ASSERT_TRUE(store->ForgetUser("acme", "u1").ok());
+  EXPECT_TRUE(store->ListUserActivity("acme", "u1", 0, 10'000, 0)->empty());
+  EXPECT_EQ(store->ListUserActivity("acme", "u2", 0, 10'000, 0)->size(), 1u);
+  EXPECT_EQ(store->ListUserActivity("beta", "u1", 0, 10'000, 0)->size(), 1u);
 }
 
 TEST_P(StateStoreTest, DailyUserMetricsAddUpAndRecordTheConsumerPosition) {
