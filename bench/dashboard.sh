@@ -49,7 +49,8 @@ start_server() {  # $1: cache MiB
   # consumer): wait until they have caught up with the log and the backfill is done.
   for _ in $(seq 1 1200); do
     lag=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/ca_consumer_lag_bytes\{consumer="rollups"\}/ {print $2}')
-    [ "$lag" = "0" ] && break
+    rebuilding=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^ca_rollups_rebuilding / {print $2}')
+    [ "$lag" = "0" ] && [ "$rebuilding" = "0" ] && break
     sleep 0.5
   done
   sleep 5

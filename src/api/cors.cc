@@ -40,6 +40,8 @@ http::Responder WithCorsHeaders(const http::Request& request, http::Responder re
   return http::Responder(
       [origin = std::string(origin), respond = std::move(respond)](http::Response r) {
         r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+        // A page may read how long to wait after 429 and 503 (tracker.js honours it).
+        r.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
         r.headers.emplace_back("Vary", "Origin");
         respond(std::move(r));
       });

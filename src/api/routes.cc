@@ -131,6 +131,13 @@ void AddReadRoutes(const RouteContext& context, Routes& routes) {
              Bind(context.dashboard, &DashboardHandler::HandleSummary, "dashboards"));
   routes.Add("GET", "/dashboard/widgets/{name}",
              Bind(context.dashboard, &DashboardHandler::HandleWidget, "dashboards"));
+  routes.Add(
+      "GET", "/dashboard/admin/summary",
+      Bind(context.admin_dashboard, &AdminDashboardHandler::HandleSummary, "admin dashboards"));
+  routes.Add(
+      "GET", "/dashboard/admin/widgets/{name}",
+      Bind(context.admin_dashboard, &AdminDashboardHandler::HandleWidget, "admin dashboards"));
+  routes.Add("GET", "/dashboard/live", Bind(context.live, &LiveHandler::Handle, "live updates"));
   routes.Add("GET", "/analytics/trends",
              Bind(context.market, &MarketHandler::HandleTrends, "market trends"));
   routes.Add("POST", "/analytics/external",
@@ -148,6 +155,28 @@ void AddReadRoutes(const RouteContext& context, Routes& routes) {
              Bind(context.exports, &ExportHandler::HandleDownload, "exports"));
   routes.Add("POST", "/analytics/jobs/{name}/run",
              Bind(context.jobs, &JobsHandler::HandleRun, "jobs"));
+}
+
+// The web dashboard (`/`, its hashed `/assets/...`) and tracker.js, from the built assets. Without
+// them these answer 503 `unavailable` saying how to build them; the API works either way.
+void AddWebRoutes(http::StaticFiles* web, Routes& routes) {
+  auto serve = [web](std::string name) -> http::Handler {
+    return [web, name](http::Request& request, http::Responder respond) {
+      if (web == nullptr) {
+        respond(http::ErrorResponse(Status(
+            ErrorCode::kUnavailable,
+            "the web dashboard's assets are not built (scripts/build-web.sh, or set web.root); "
+            "this server serves the API only")));
+        return;
+      }
+      const std::string file =
+          name.empty() ? "assets/" + std::string(request.PathParam("file")) : name;
+      respond(web->Serve(request, file));
+    };
+  };
+  routes.AddUnrecorded("GET", "/", serve("index.html"));
+  routes.AddUnrecorded("GET", "/tracker.js", serve("tracker.js"));
+  routes.AddUnrecorded("GET", "/assets/{file}", serve(""));
 }
 
 }  // namespace
@@ -179,6 +208,7 @@ void AddRoutes(const RouteContext& context, http::Router* router) {
                  Bind(context.ingest, &IngestHandler::Handle, "ingestion"));
   AddSdkRoutes(context.sdk, routes);
   AddReadRoutes(context, routes);
+  AddWebRoutes(context.web, routes);
 }
 
 }  // namespace ca::api

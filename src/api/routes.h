@@ -2,17 +2,20 @@
 
 #include <functional>
 
+#include "api/admin_dashboard_handler.h"
 #include "api/dashboard_handler.h"
 #include "api/dead_letter_handler.h"
 #include "api/export_handler.h"
 #include "api/ingest_handler.h"
 #include "api/jobs_handler.h"
+#include "api/live_handler.h"
 #include "api/market_handler.h"
 #include "api/query_handler.h"
 #include "api/sdk_handler.h"
 #include "api/user_data_handler.h"
 #include "base/metrics.h"
 #include "http/router.h"
+#include "http/static_files.h"
 #include "services/self_telemetry.h"
 
 namespace ca::api {
@@ -27,10 +30,16 @@ struct RouteContext {
   DeadLetterHandler* dead_letters = nullptr;
   QueryHandler* query = nullptr;
   DashboardHandler* dashboard = nullptr;
+  /// The admin view of the tenant (/dashboard/admin/*).
+  AdminDashboardHandler* admin_dashboard = nullptr;
   MarketHandler* market = nullptr;
   JobsHandler* jobs = nullptr;
   UserDataHandler* users = nullptr;
   ExportHandler* exports = nullptr;
+  /// Live updates (GET /dashboard/live, WebSocket or SSE).
+  LiveHandler* live = nullptr;
+  /// The web dashboard's built assets and tracker.js (null: not built; `/` says so).
+  http::StaticFiles* web = nullptr;
   /// Records every API request (null: none are recorded).
   services::SelfTelemetry* telemetry = nullptr;
   /// True while the server can take writes (for /readyz).

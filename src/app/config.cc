@@ -296,6 +296,15 @@ const KeyInfo kKeys[] = {
        return Status::Ok();
      },
      [](const Config& c) { return c.auth_jwt_audience; }},
+    {"web.root", ValueType::kString, "",
+     "Directory of the web dashboard's built assets (index.html, tracker.js, assets/); empty "
+     "for build/web, the directory scripts/build-web.sh writes (found from the binary's path). "
+     "When it holds no index.html the server runs the API alone and says so at start.",
+     [](std::string_view v, Config* c) {
+       c->web_root = std::string(v);
+       return Status::Ok();
+     },
+     [](const Config& c) { return c.web_root; }},
     {"cache.max_mb", ValueType::kInteger, "",
      "Memory of the in-process cache of dashboards, user metrics and trends (0 to 65536; 0 "
      "turns it off).",

@@ -48,6 +48,7 @@ struct Config {
   std::string auth_jwt_issuer;           // auth.jwt_issuer
   std::string auth_jwt_audience;         // auth.jwt_audience
   uint64_t cache_max_mb = 0;             // cache.max_mb (0 = no cache)
+  std::string web_root;                  // web.root ("" = the web/ directory beside the build)
 };
 
 /// Where Debian's uap-core package puts its regexes (enrich.user_agents' default).

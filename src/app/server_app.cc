@@ -3,11 +3,13 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <mutex>
 #include <utility>
 
 #include "api/auth.h"
 #include "api/ingest_handler.h"
+#include "api/live_handler.h"
 #include "api/query_handler.h"
 #include "api/routes.h"
 #include "api/user_token.h"
@@ -21,7 +23,10 @@
 #include "batch/state_job_run_store.h"
 #include "cache/lru_cache.h"
 #include "http/server.h"
+#include "http/static_files.h"
 #include "ingest/ingest_pipeline.h"
+#include "realtime/live_service.h"
+#include "services/admin_dashboard_service.h"
 #include "services/catalogue_service.h"
 #include "services/dashboard_service.h"
 #include "services/export_service.h"
@@ -127,6 +132,8 @@ struct ServerApp::Parts {
   std::unique_ptr<api::RateLimiter> rate_limiter;
   wal::Options wal_options;
   std::unique_ptr<wal::Wal> wal;
+  // Live updates: before the lanes, whose thread feeds it, and the server, whose streams leave it.
+  std::unique_ptr<realtime::LiveService> live;
   // Before the pipeline, which hands it events until it is destroyed.
   std::unique_ptr<ingest::LaneDispatcher> lanes;
   std::unique_ptr<ingest::IngestPipeline> pipeline;
@@ -149,16 +156,41 @@ struct ServerApp::Parts {
   std::optional<api::UserTokenVerifier> tokens;
   std::unique_ptr<api::Authenticator> auth;
   std::unique_ptr<api::DashboardHandler> dashboard_handler;
+  std::unique_ptr<services::AdminDashboardService> admin_dashboards;
+  std::unique_ptr<api::AdminDashboardHandler> admin_dashboard_handler;
   std::unique_ptr<api::MarketHandler> market_handler;
   std::unique_ptr<api::JobsHandler> jobs_handler;
   std::unique_ptr<services::UserDataService> user_data;
   std::unique_ptr<api::UserDataHandler> user_data_handler;
   std::unique_ptr<services::ExportService> exports;
   std::unique_ptr<api::ExportHandler> export_handler;
+  std::unique_ptr<api::LiveHandler> live_handler;
+  std::unique_ptr<http::StaticFiles> web;  // null when the dashboard's assets are missing
   std::unique_ptr<http::Server> server;
 };
 
 namespace {
+
+// The web dashboard's assets from `root`, or from build/web when `root` is empty (the binary is
+// build/PRESET/career-analytics, and scripts/build-web.sh writes build/web). Null, with a warning,
+// when there is no index.html there: the server then serves the API alone.
+std::unique_ptr<http::StaticFiles> LoadWebAssets(std::string root) {
+  if (root.empty()) {
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    root = ec ? "web" : (exe.parent_path().parent_path() / "web").string();
+  }
+  auto files = http::StaticFiles::Load(root);
+  if (!files.ok() || !(*files)->Has("index.html")) {
+    spdlog::warn(
+        "web: no dashboard assets in {} ({}); serving the API only. Build them with "
+        "scripts/build-web.sh or set web.root",
+        root, files.ok() ? "no index.html" : std::string(files.status().message()));
+    return nullptr;
+  }
+  spdlog::info("web: serving the dashboard from {} ({} files)", root, (*files)->size());
+  return std::move(files).value();
+}
 
 // Ingest backpressure: "" while the event store keeps up with the WAL, else why not. The verdict
 // is kept for 100 ms, so that a flood of requests costs one look at the store per interval.
@@ -253,15 +285,27 @@ Status ServerApp::StartServices(const Config& config, Parts* parts) {
   CA_RETURN_IF_ERROR(parts->scheduler->Add(
       kRecomputeJob, std::move(nightly), [rollups = parts->rollups.get()]() -> Status {
         CA_ASSIGN_OR_RETURN(size_t days, rollups->RecomputeMarkedDays());
-        spdlog::info("rollups: recomputed {} marked days", days);
+        CA_ASSIGN_OR_RETURN(int64_t pruned, rollups->PruneActivity(NowMillis()));
+        spdlog::info("rollups: recomputed {} marked days; pruned {} old activity rows", days,
+                     pruned);
         return Status::Ok();
       }));
   CA_RETURN_IF_ERROR(parts->scheduler->Start());
-  parts->dashboards =
-      std::make_unique<services::DashboardService>(parts->store.get(), parts->state.get(), cache);
+  parts->dashboards = std::make_unique<services::DashboardService>(parts->state.get(), cache);
   parts->market = std::make_unique<services::MarketService>(parts->state.get(), cache);
   parts->dashboard_handler = std::make_unique<api::DashboardHandler>(
       parts->dashboards.get(), parts->queries.get(), parts->auth.get());
+  services::AdminDashboardOptions admin_options;
+  admin_options.system_tenant = config.self_telemetry_tenant;
+  admin_options.ingest_counters = [pipeline = parts->pipeline.get()] {
+    return pipeline->counters();
+  };
+  admin_options.started_at_ms = NowMillis();
+  admin_options.max_memory_bytes = config.query_max_memory_mb << 20;
+  parts->admin_dashboards = std::make_unique<services::AdminDashboardService>(
+      parts->store.get(), parts->state.get(), cache, std::move(admin_options));
+  parts->admin_dashboard_handler = std::make_unique<api::AdminDashboardHandler>(
+      parts->admin_dashboards.get(), parts->queries.get(), parts->auth.get());
   parts->market_handler = std::make_unique<api::MarketHandler>(
       parts->market.get(), parts->queries.get(), parts->auth.get());
   parts->jobs_handler =
@@ -350,6 +394,12 @@ Status ServerApp::Start() {
   // Real-time consumers (live views, alert rules) subscribe here as they are built.
   parts->lanes = std::make_unique<ingest::LaneDispatcher>(ingest::LaneDispatcher::Options());
   parts->pipeline->SetLanes(parts->lanes.get());
+  // Live dashboards (docs/api/live.md) see every durable event, real-time lane first.
+  parts->live =
+      std::make_unique<realtime::LiveService>(realtime::LiveService::Options(), &parts->registry);
+  parts->lanes->Subscribe(
+      [live = parts->live.get()](const event::Event& e, ingest::Lane) { live->OnEvent(e); });
+  parts->live->Start();
   CA_ASSIGN_OR_RETURN(
       parts->store,
       OpenEventStore(
@@ -451,10 +501,15 @@ Status ServerApp::Start() {
   routes.telemetry = parts->telemetry.get();
   routes.query = parts->query_handler.get();
   routes.dashboard = parts->dashboard_handler.get();
+  routes.admin_dashboard = parts->admin_dashboard_handler.get();
   routes.market = parts->market_handler.get();
   routes.jobs = parts->jobs_handler.get();
   routes.users = parts->user_data_handler.get();
   routes.exports = parts->export_handler.get();
+  parts->live_handler = std::make_unique<api::LiveHandler>(parts->live.get(), parts->auth.get());
+  routes.live = parts->live_handler.get();
+  parts->web = LoadWebAssets(config_.web_root);
+  routes.web = parts->web.get();
   wal::Wal* wal_ptr = parts->wal.get();
   // Not ready while the log refuses writes, nor for a while after a failed write: a full disk
   // lets the log recover (it cuts the failed tail) and fail again at the next write.
@@ -496,6 +551,7 @@ Status ServerApp::Shutdown() {
   std::unique_ptr<Parts> parts = std::move(parts_);
   parts->server->Shutdown(std::chrono::milliseconds(config_.shutdown_grace_ms));
   parts->server->Wait();
+  parts->live->Stop();
   // The last records of the server's own requests go in before the WAL closes.
   parts->task_sink->Set(nullptr);
   parts->telemetry.reset();

@@ -54,6 +54,14 @@ void RegisterServerMetrics(metrics::Registry* registry, const ServerMetricsSourc
           samples.push_back({{"rollups"}, Lag(durable, rollups->stats().position)});
         return samples;
       });
+  if (rollups != nullptr) {
+    registry->GaugeFunction(
+        "ca_rollups_rebuilding",
+        "1 while the rollups rebuild days from the event store at start (docs/rollups.md).", {},
+        [rollups] {
+          return std::vector<Sample>{{{}, rollups->stats().rebuilding ? 1.0 : 0.0}};
+        });
+  }
   registry->GaugeFunction(
       "ca_store_unflushed_rows", "Rows of the event store in memory, not yet written to parts.", {},
       [store] {

@@ -10,6 +10,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "base/clock.h"
 #include "base/random.h"
@@ -61,7 +62,7 @@ std::string_view ToStd(boost::beast::string_view s) { return {s.data(), s.size()
 }  // namespace
 
 Connection::Connection(asio::ip::tcp::socket socket, ServerContext& ctx)
-    : ctx_(ctx), stream_(std::move(socket)) {
+    : ctx_(ctx), stream_(std::move(socket)), executor_(stream_.get_executor()) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_address_ = endpoint.address().to_string();
@@ -75,10 +76,18 @@ void Connection::Start() {
 
 void Connection::OnShutdown() {
   if (state_ == State::kIdle) Close();
+  if (state_ == State::kStreaming) stream_session_->Stop();
 }
 
 void Connection::Close() {
   if (state_ == State::kClosed) return;
+  if (state_ == State::kStreaming) {
+    state_ = State::kClosed;
+    // The session owns the socket; its end (now, or already) leaves the registry.
+    stream_session_->Close();
+    ctx_.connections.Remove(this);
+    return;
+  }
   state_ = State::kClosed;
   beast::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
@@ -200,6 +209,10 @@ void Connection::Dispatch() {
   keep_alive_ = message.keep_alive();
   head_ = message.method() == bhttp::verb::head;
   close_after_ = false;
+  upgrade_request_.reset();
+  if (beast::websocket::is_upgrade(message)) {
+    upgrade_request_.emplace(static_cast<const bhttp::request_header<>&>(message));
+  }
 
   Request request;
   request.method = std::string(ToStd(message.method_string()));
@@ -269,6 +282,19 @@ void Connection::Dispatch() {
 
 void Connection::Send(Response response) {
   if (state_ != State::kHandling) return;
+  if (response.stream != nullptr) {
+    if (!head_) {
+      StartStream(std::move(response));
+      return;
+    }
+    // HEAD: the stream's header alone.
+    response.stream.reset();
+    response.status = 200;
+    response.content_type = "text/event-stream; charset=utf-8";
+    response.headers.emplace_back("Cache-Control", "no-store");
+    response.body.clear();
+  }
+  upgrade_request_.reset();
   int status = response.status;
   if (status < 100 || status > 999) status = 500;
   if (!response.file_path.empty()) {
@@ -312,6 +338,33 @@ void Connection::Send(Response response) {
   } else {
     bhttp::async_write(stream_, *serializer_, std::move(on_written));
   }
+}
+
+void Connection::StartStream(Response response) {
+  state_ = State::kStreaming;
+  LogAccess(upgrade_request_.has_value() ? 101 : 200);
+  StreamSession::Params params;
+  params.source = std::move(response.stream);
+  params.gate = ctx_.gate;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  params.on_end = [weak] {
+    if (auto self = weak.lock()) self->Close();
+  };
+  params.write_timeout = milliseconds(ctx_.options.write_timeout_ms);
+  params.keepalive = milliseconds(std::max(1, ctx_.options.stream_keepalive_ms));
+  params.request_id = request_id_;
+  params.http_version = version_;
+  params.headers = std::move(response.headers);
+  request_id_.clear();
+  buffer_.consume(buffer_.size());
+  if (upgrade_request_.has_value()) {
+    StreamSession::UpgradeRequest upgrade = std::move(*upgrade_request_);
+    upgrade_request_.reset();
+    stream_session_ = StreamSession::StartWebSocket(std::move(stream_), upgrade, std::move(params));
+  } else {
+    stream_session_ = StreamSession::StartSse(std::move(stream_), std::move(params));
+  }
+  if (ctx_.shutting_down) stream_session_->Stop();  // the shutdown passed this connection by
 }
 
 void Connection::LogAccess(int status) {

@@ -7,16 +7,19 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/file_body.hpp>
 
 #include "base/status.h"
 #include "http/response.h"
 #include "http/server_context.h"
+#include "http/stream_session.h"
 
 namespace ca::http {
 
 /// One accepted TCP connection: reads a request, dispatches it, writes the answer, repeats while
-/// keep-alive. Internal to the server. Every member function runs on the connection's strand
+/// keep-alive. A response with a `stream` turns it into a StreamSession (WebSocket or SSE) until
+/// it closes. Internal to the server. Every member function runs on the connection's strand
 /// (the socket's executor); other threads reach it through `asio::post`.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -32,10 +35,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Writes the answer to the current request (ignored if there is none or the socket closed).
   void Send(Response response);
 
-  boost::asio::any_io_executor executor() { return stream_.get_executor(); }
+  boost::asio::any_io_executor executor() { return executor_; }
 
  private:
-  enum class State { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
+  enum class State { kIdle, kReading, kHandling, kWriting, kLingering, kStreaming, kClosed };
   using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
   using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
@@ -52,6 +55,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Send for a response whose body is the file `response.file_path`; false when it cannot be
   /// opened (then nothing was sent).
   bool SendFile(Response& response, int status);
+  /// Hands the socket to a StreamSession for `response.stream`.
+  void StartStream(Response response);
   /// The access-log line of the request being answered with `status`.
   void LogAccess(int status);
   /// Half-closes and drains unread input for a while, then closes.
@@ -60,6 +65,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   ServerContext& ctx_;
   boost::beast::tcp_stream stream_;
+  boost::asio::any_io_executor executor_;  // the strand; stream_ is moved out when streaming
   boost::beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
   std::string remote_address_;
@@ -75,6 +81,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string log_path_;
   int64_t started_ns_ = 0;
   std::optional<HttpResponse> response_;
+  // The request's header when it asked for a WebSocket upgrade.
+  std::optional<StreamSession::UpgradeRequest> upgrade_request_;
+  std::shared_ptr<StreamSession> stream_session_;
   std::optional<boost::beast::http::response_serializer<boost::beast::http::string_body>>
       serializer_;
   // A response whose body is a file (Response::file_path), streamed by Beast.

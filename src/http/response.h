@@ -1,8 +1,11 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "http/stream.h"
 
 namespace ca::http {
 
@@ -18,6 +21,10 @@ struct Response {
   /// When set, the body is this file instead, streamed from disk in chunks (large downloads are
   /// never held in memory); a file that cannot be opened is answered 500.
   std::string file_path;
+  /// When set, the response is a long-lived stream of this source's messages (stream.h): a
+  /// WebSocket when the request asked to upgrade, else `200 text/event-stream`. `status`, `body`
+  /// and `content_type` are then ignored; `headers` are sent (SSE only).
+  std::shared_ptr<StreamSource> stream;
 
   /// A response with `body` as application/json.
   static Response Json(int status, std::string body);

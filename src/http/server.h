@@ -27,8 +27,11 @@ struct ServerOptions {
   int idle_timeout_ms = 60000;
   /// Time to receive one whole request once its first byte arrived.
   int read_timeout_ms = 30000;
-  /// Time to write one response.
+  /// Time to write one response, or one message of a stream (`Response::stream`).
   int write_timeout_ms = 30000;
+  /// Streams: an SSE keep-alive comment after this long without a message; a WebSocket ping after
+  /// this long without a frame from the client (closed when still silent after twice as long).
+  int stream_keepalive_ms = 15000;
   /// Content-Encodings decoded for handlers; any other answers 415 unsupported_encoding.
   std::vector<std::string> decoded_encodings = {"identity", "gzip", "deflate"};
   /// One structured log line per answered request (request id, method, path, status, time).

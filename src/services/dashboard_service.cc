@@ -20,15 +20,17 @@ namespace ca::services {
 namespace {
 
 using nlohmann::ordered_json;
-using store::Column;
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 constexpr int64_t kWeekMs = 7 * kDayMs;
 
-constexpr std::array<std::string_view, 7> kWidgets = {
+constexpr std::array<std::string_view, 9> kWidgets = {
     "applications_this_week", "goal_progress",   "funnel",        "response",
-    "status_breakdown",       "search_activity", "market_trends",
+    "status_breakdown",       "search_activity", "market_trends", "recent_activity",
+    "notifications",
 };
+
+constexpr size_t kRecentActivity = 20;
 
 bool IsResponse(std::string_view status) {
   return status == "screening" || status == "interview" || status == "offer" ||
@@ -112,16 +114,17 @@ struct DashboardService::Facts {
   std::vector<int64_t> applications_this_week_by_day;
   query::Buckets this_week_days;
   std::vector<int64_t> searches_by_day;
-  int64_t searches_before = 0;  // in the search window before `days`
-  std::map<uint32_t, Application> applications;
+  int64_t searches_before = 0;                      // in the search window before `days`
+  std::map<std::string, Application> applications;  // by application id
+  std::vector<state::UserActivityRow> activity;     // the window's, newest first
   std::vector<state::DailyUserMetricsRow> rollups;  // the funnel's days
   int64_t funnel_first_day = 0;
   int64_t funnel_last_day = 0;
 };
 
-DashboardService::DashboardService(store::EventStore* store, state::StateStore* state,
-                                   cache::Cache* cache, DashboardOptions options)
-    : store_(store), state_(state), cache_(cache), options_(options) {}
+DashboardService::DashboardService(state::StateStore* state, cache::Cache* cache,
+                                   DashboardOptions options)
+    : state_(state), cache_(cache), options_(options) {}
 
 const std::vector<std::string_view>& DashboardService::Widgets() {
   static const std::vector<std::string_view> names(kWidgets.begin(), kWidgets.end());
@@ -157,63 +160,42 @@ Result<DashboardService::Facts> DashboardService::Gather(const std::string& tena
   CA_ASSIGN_OR_RETURN(f.rollups, state_->ListDailyUserMetrics(tenant, user_id, f.funnel_first_day,
                                                               f.funnel_last_day));
 
-  // One scan of the user's events for the rest.
-  auto snapshot = store_->Snapshot(tenant);
-  const std::optional<uint32_t> user = snapshot->Lookup(Column::kUser, user_id);
-  if (!user) return f;
-  auto type_id = [&](std::string_view name) {
-    return snapshot->Lookup(Column::kType, name).value_or(UINT32_MAX);
-  };
-  const uint32_t apply = type_id("job_apply");
-  const uint32_t status_changed = type_id("application_status_changed");
-  const uint32_t search = type_id("search");
+  // The rest from the user's activity rows (kept by the rollups: docs/rollups.md), newest first.
   const int64_t search_from = f.days.starts()[0] - options_.search_days * kDayMs;
-  store::ScanRequest scan;
-  scan.from_ms =
+  const int64_t from_ms =
       std::min({now_ms - options_.response_days * kDayMs, f.weeks.starts()[0], search_from});
-  scan.to_ms = end;
-  scan.columns =
-      store::ColumnSet{Column::kUser, Column::kType, Column::kApplication, Column::kStatus};
-  scan.user = *user;
+  CA_ASSIGN_OR_RETURN(f.activity, state_->ListUserActivity(tenant, user_id, from_ms, end, 0));
   const int64_t response_from = now_ms - options_.response_days * kDayMs;
-  CA_RETURN_IF_ERROR(snapshot->Scan(scan, [&](const store::ColumnBatch& b) {
-    const auto& users = b.Ids(Column::kUser);
-    const auto& types = b.Ids(Column::kType);
-    const auto& apps = b.Ids(Column::kApplication);
-    const auto& statuses = b.Ids(Column::kStatus);
-    for (size_t i = 0; i < b.size(); ++i) {
-      const int64_t ts = b.timestamp[i];
-      if (users[i] != *user || ts < scan.from_ms || ts >= scan.to_ms) continue;
-      const uint32_t type = types[i];
-      if (type == search) {
-        const int64_t d = f.days.IndexOf(ts);
-        if (d >= 0) {
-          ++f.searches_by_day[d];
-        } else if (ts >= search_from && ts < f.days.starts()[0]) {
-          ++f.searches_before;
-        }
-      } else if (type == apply) {
-        const int64_t w = f.weeks.IndexOf(ts);
-        if (w >= 0) ++f.applications_by_week[w];
-        const int64_t d = f.this_week_days.IndexOf(ts);
-        if (d >= 0) ++f.applications_this_week_by_day[d];
-        if (apps[i] != 0) {
-          Application& a = f.applications[apps[i]];
-          a.applied_ms = std::min(a.applied_ms, ts);
-        }
-      } else if (type == status_changed && apps[i] != 0) {
-        const std::string_view status = snapshot->Name(Column::kStatus, statuses[i]);
-        Application& a = f.applications[apps[i]];
-        if (IsResponse(status)) a.first_response_ms = std::min(a.first_response_ms, ts);
-        if (status == "ghosted" || status == "withdrawn") a.closed_ms = std::min(a.closed_ms, ts);
-        if (ts >= a.latest_status_ms) {
-          a.latest_status_ms = ts;
-          a.latest_status = std::string(status);
-        }
+  for (const state::UserActivityRow& row : f.activity) {
+    const int64_t ts = row.timestamp_ms;
+    if (row.type == "search") {
+      const int64_t d = f.days.IndexOf(ts);
+      if (d >= 0) {
+        ++f.searches_by_day[d];
+      } else if (ts >= search_from && ts < f.days.starts()[0]) {
+        ++f.searches_before;
+      }
+    } else if (row.type == "job_apply") {
+      const int64_t w = f.weeks.IndexOf(ts);
+      if (w >= 0) ++f.applications_by_week[w];
+      const int64_t d = f.this_week_days.IndexOf(ts);
+      if (d >= 0) ++f.applications_this_week_by_day[d];
+      if (!row.application_id.empty()) {
+        Application& a = f.applications[row.application_id];
+        a.applied_ms = std::min(a.applied_ms, ts);
+      }
+    } else if (row.type == "application_status_changed" && !row.application_id.empty()) {
+      Application& a = f.applications[row.application_id];
+      if (IsResponse(row.status)) a.first_response_ms = std::min(a.first_response_ms, ts);
+      if (row.status == "ghosted" || row.status == "withdrawn") {
+        a.closed_ms = std::min(a.closed_ms, ts);
+      }
+      if (ts >= a.latest_status_ms) {
+        a.latest_status_ms = ts;
+        a.latest_status = row.status;
       }
     }
-    return Status::Ok();
-  }));
+  }
   // Only applications sent in the response window count (status events of older ones too).
   std::erase_if(f.applications, [&](const auto& entry) {
     return entry.second.applied_ms == std::numeric_limits<int64_t>::max() ||
@@ -318,6 +300,33 @@ ordered_json Response(const auto& f, int response_days) {
   return out;
 }
 
+// The user's latest searches, saves, applications and what followed them, newest first.
+ordered_json RecentActivity(const auto& f) {
+  ordered_json events = ordered_json::array();
+  for (size_t i = 0; i < f.activity.size() && i < kRecentActivity; ++i) {
+    const state::UserActivityRow& row = f.activity[i];
+    ordered_json e;
+    e["event_id"] = row.event_id;
+    e["type"] = row.type;
+    e["timestamp"] = event::FormatIso8601Millis(row.timestamp_ms);
+    e["properties"] = ordered_json::parse(row.properties_json, nullptr, false);
+    if (e["properties"].is_discarded()) e["properties"] = ordered_json::object();
+    events.push_back(std::move(e));
+  }
+  ordered_json out;
+  out["events"] = std::move(events);
+  return out;
+}
+
+// Notifications come from alert rules, which do not exist yet (a later issue): the panel is
+// empty until then, in the shape it will keep.
+ordered_json Notifications() {
+  ordered_json out;
+  out["notifications"] = ordered_json::array();
+  out["unread"] = 0;
+  return out;
+}
+
 ordered_json StatusBreakdown(const auto& f) {
   std::map<std::string, int64_t> counts;
   for (const auto& [id, a] : f.applications) {
@@ -369,6 +378,10 @@ Result<std::string> DashboardService::Widget(std::string_view name, const std::s
       out = StatusBreakdown(f);
     } else if (name == "search_activity") {
       out = SearchActivity(f);
+    } else if (name == "recent_activity") {
+      out = RecentActivity(f);
+    } else if (name == "notifications") {
+      out = Notifications();
     } else {
       CA_ASSIGN_OR_RETURN(out,
                           MarketTrends(tenant, f.profile.industry, f.profile.location, now_ms));
@@ -396,6 +409,8 @@ Result<std::string> DashboardService::Summary(const std::string& tenant, const s
     out["search_activity"] = SearchActivity(f);
     CA_ASSIGN_OR_RETURN(out["market_trends"],
                         MarketTrends(tenant, f.profile.industry, f.profile.location, now_ms));
+    out["recent_activity"] = RecentActivity(f);
+    out["notifications"] = Notifications();
     return out.dump();
   };
   if (cache_ == nullptr) return compute();

@@ -11,7 +11,6 @@
 #include "base/result.h"
 #include "cache/cache.h"
 #include "state/state_store.h"
-#include "store/event_store.h"
 
 namespace ca::services {
 
@@ -25,14 +24,15 @@ struct DashboardOptions {
 
 /// A job seeker's dashboard (docs/api/dashboard.md): applications this week against the weekly
 /// goal, the funnel from rollups, response rate and median time to first response, the status
-/// of their applications, search activity, goal progress and the market of their industry and
-/// location. Answers are cached for a minute under the user's tag (cache::UserTag), which is
-/// invalidated when their new events are rolled up. Thread-safe.
+/// of their applications, search activity, goal progress, the market of their industry and
+/// location, recent activity and notifications. Answers are cached for a minute under the user's
+/// tag (cache::UserTag), which is invalidated when their new events are rolled up. Thread-safe.
 class DashboardService {
  public:
-  /// `cache` may be null (no caching).
-  DashboardService(store::EventStore* store, state::StateStore* state, cache::Cache* cache,
-                   DashboardOptions options = {});
+  /// `cache` may be null (no caching). Everything comes from the state store: the rollups, the
+  /// activity rows the rollups keep (so answers follow the log by about a second), traits and
+  /// market data.
+  DashboardService(state::StateStore* state, cache::Cache* cache, DashboardOptions options = {});
 
   /// The widget names, in the order the summary holds them.
   static const std::vector<std::string_view>& Widgets();
@@ -52,7 +52,6 @@ class DashboardService {
                                               const std::string& industry,
                                               const std::string& location, int64_t now_ms);
 
-  store::EventStore* const store_;
   state::StateStore* const state_;
   cache::Cache* const cache_;
   const DashboardOptions options_;

@@ -137,7 +137,7 @@ class DashboardServiceTest : public ::testing::Test {
 };
 
 TEST_F(DashboardServiceTest, ApplicationsThisWeekCountLocalDaysAgainstTheGoal) {
-  DashboardService service(store_.get(), state_.get(), nullptr);
+  DashboardService service(state_.get(), nullptr);
   const json week = Summary(service)["applications_this_week"];
   EXPECT_EQ(week["timezone"], "Europe/Berlin");
   EXPECT_EQ(week["week_start"], "2024-10-07T00:00:00+02:00");
@@ -151,7 +151,7 @@ TEST_F(DashboardServiceTest, ApplicationsThisWeekCountLocalDaysAgainstTheGoal) {
 }
 
 TEST_F(DashboardServiceTest, GoalProgressCountsWeeksAndTheStreak) {
-  DashboardService service(store_.get(), state_.get(), nullptr);
+  DashboardService service(state_.get(), nullptr);
   const json goal = Summary(service)["goal_progress"];
   EXPECT_EQ(goal["weekly_goal"], 5);
   EXPECT_EQ(goal["this_week"], 3);
@@ -164,7 +164,7 @@ TEST_F(DashboardServiceTest, GoalProgressCountsWeeksAndTheStreak) {
 }
 
 TEST_F(DashboardServiceTest, TheFunnelComesFromTheRollups) {
-  DashboardService service(store_.get(), state_.get(), nullptr);
+  DashboardService service(state_.get(), nullptr);
   const json funnel = Summary(service)["funnel"];
   const json& steps = funnel["steps"];
   ASSERT_EQ(steps.size(), 5u);
@@ -187,7 +187,7 @@ TEST_F(DashboardServiceTest, TheFunnelComesFromTheRollups) {
 }
 
 TEST_F(DashboardServiceTest, OpenApplicationsWaitAndDoNotCountAsNoAnswer) {
-  DashboardService service(store_.get(), state_.get(), nullptr);
+  DashboardService service(state_.get(), nullptr);
   const json response = Summary(service)["response"];
   EXPECT_EQ(response["applications"], 6);
   EXPECT_EQ(response["responded"], 3);
@@ -205,7 +205,7 @@ TEST_F(DashboardServiceTest, StatusBreakdownSearchAndMarket) {
       At("2024-10-08T00:00:00Z") / 86'400'000, "software", " berlin", 77000, 150, 2.4};
   state::MarketTrendRow elsewhere{after.day, "Software", "Paris", 1, 1, 1};
   ASSERT_TRUE(state_->UpsertMarketTrends("acme", {before, after, elsewhere}).ok());
-  DashboardService service(store_.get(), state_.get(), nullptr);
+  DashboardService service(state_.get(), nullptr);
   const json summary = Summary(service);
   EXPECT_EQ(
       summary["status_breakdown"],
@@ -226,7 +226,7 @@ TEST_F(DashboardServiceTest, StatusBreakdownSearchAndMarket) {
 
 TEST_F(DashboardServiceTest, AnswersAreCachedUntilTheUsersTagIsInvalidated) {
   cache::LruCache cache;
-  DashboardService service(store_.get(), state_.get(), &cache);
+  DashboardService service(state_.get(), &cache);
   EXPECT_EQ(Summary(service)["applications_this_week"]["total"], 3);
   Send("u1", {{"job_apply", "2024-10-09T10:00:00Z", R"({"job_id":"j10"})"}});
   EXPECT_EQ(Summary(service)["applications_this_week"]["total"], 3) << "cached";
@@ -236,7 +236,7 @@ TEST_F(DashboardServiceTest, AnswersAreCachedUntilTheUsersTagIsInvalidated) {
 }
 
 TEST_F(DashboardServiceTest, WidgetsAloneEqualTheirPartOfTheSummary) {
-  DashboardService service(store_.get(), state_.get(), nullptr);
+  DashboardService service(state_.get(), nullptr);
   const json summary = Summary(service);
   for (std::string_view name : DashboardService::Widgets()) {
     auto text = service.Widget(name, "acme", "u1", At(kNow));
@@ -248,7 +248,7 @@ TEST_F(DashboardServiceTest, WidgetsAloneEqualTheirPartOfTheSummary) {
 }
 
 TEST_F(DashboardServiceTest, AUserWithoutEventsOrProfileGetsEmptyWidgets) {
-  DashboardService service(store_.get(), state_.get(), nullptr);
+  DashboardService service(state_.get(), nullptr);
   auto text = service.Summary("acme", "nobody", At(kNow));
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   const json summary = json::parse(*text);
@@ -329,6 +329,27 @@ TEST(KaplanMeierTest, MedianWithAndWithoutCensoring) {
   EXPECT_EQ(KaplanMeierMedian({1}, {INFINITY, INFINITY}), std::nullopt);
   EXPECT_EQ(KaplanMeierMedian({1, 2}, {INFINITY, INFINITY}), 2.0);
   EXPECT_EQ(KaplanMeierMedian({}, {}), std::nullopt);
+}
+
+TEST_F(DashboardServiceTest, RecentActivityListsTheLatestSearchesAndApplicationsAsSent) {
+  Send("u1", {{"job_save", "2024-10-09T11:00:00Z",
+               R"({"job_id":"j10","title":"<img src=x onerror=alert(1)>"})"}});
+  DashboardService service(state_.get(), nullptr);
+  const json summary = Summary(service);
+  const json& events = summary["recent_activity"]["events"];
+  ASSERT_EQ(events.size(), 20u);  // the newest 20 of the window
+  EXPECT_EQ(events[0]["type"], "job_save");
+  EXPECT_EQ(events[0]["timestamp"], "2024-10-09T11:00:00.000Z");
+  EXPECT_EQ(events[0]["properties"]["title"], "<img src=x onerror=alert(1)>");
+  EXPECT_EQ(events[1]["type"], "search");
+  EXPECT_EQ(events[1]["properties"]["query"], "data engineer");
+  for (const json& e : events) {
+    EXPECT_NE(e["type"], "job_view");  // views are not activity
+  }
+  EXPECT_EQ(summary["notifications"], json::parse(R"({"notifications":[],"unread":0})"));
+  auto widget = service.Widget("recent_activity", "acme", "u1", At(kNow));
+  ASSERT_TRUE(widget.ok());
+  EXPECT_EQ(json::parse(*widget), summary["recent_activity"]);
 }
 
 }  // namespace

@@ -87,6 +87,17 @@ Result<ordered_json> UserDataService::Export(const std::string& tenant,
                       parts_.state->ListWeeklyUserMetrics(tenant, user_id, INT32_MIN, INT32_MAX));
   for (const auto& row : weeks) weekly.push_back(MetricsJson(row, "week_start"));
   out["weekly_metrics"] = std::move(weekly);
+  // The activity rows the dashboards read (copies of some of the events below), newest first.
+  ordered_json activity = ordered_json::array();
+  CA_ASSIGN_OR_RETURN(auto activity_rows,
+                      parts_.state->ListUserActivity(tenant, user_id, INT64_MIN, INT64_MAX, 0));
+  for (const state::UserActivityRow& row : activity_rows) {
+    activity.push_back({{"event_id", row.event_id},
+                        {"type", row.type},
+                        {"timestamp", event::FormatIso8601Millis(row.timestamp_ms)},
+                        {"properties", ParsedOrText(row.properties_json)}});
+  }
+  out["activity"] = std::move(activity);
 
   // Every stored event of the user, oldest first.
   struct Row {

@@ -221,6 +221,8 @@ describe('analytics SDKs', { timeout: 180000 }, () => {
       const allowed = await post(limited.write_key, 'https://jobs.test', randomUUID());
       assert.equal(allowed.status, 200, show(allowed));
       assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://jobs.test');
+      assert.equal(allowed.headers.get('access-control-expose-headers'), 'Retry-After',
+        'pages may read Retry-After');
       // Servers send no Origin: the list does not apply to them.
       const server2server = await post(limited.write_key, null, randomUUID());
       assert.equal(server2server.status, 200, show(server2server));

@@ -127,12 +127,19 @@ describe('dashboards, market data and jobs', { timeout: 300000 }, () => {
     assert.equal(d.search_activity.total, 1);
     assert.equal(d.market_trends.available, true);
     assert.equal(d.market_trends.series.length, 10);
+    // Recent activity: searches, saves, applications and what followed, newest first; no views.
+    const recent = d.recent_activity.events;
+    assert.ok(recent.length > 0 && recent.length <= 20, show(res));
+    assert.ok(recent.every((e) => e.type !== 'job_view' && e.type !== 'page_view'), show(res));
+    const times = recent.map((e) => Date.parse(e.timestamp));
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(d.notifications, { notifications: [], unread: 0 });
   }));
 
   test('each widget alone equals its part of the summary', withDiagnostics(async () => {
     const whole = (await summary(u1())).body;
     for (const name of ['applications_this_week', 'goal_progress', 'funnel', 'response',
-      'status_breakdown', 'search_activity', 'market_trends']) {
+      'status_breakdown', 'search_activity', 'market_trends', 'recent_activity', 'notifications']) {
       const res = await get(`/dashboard/widgets/${name}?at=${kAt}`, u1());
       assert.equal(res.status, 200, `${name}: ${show(res)}`);
       assert.deepEqual(res.body, whole[name], name);
