@@ -23,7 +23,7 @@ CA_BUILD_PACKAGES=(
 CA_TEST_PACKAGES=(
   sqlite3 wrk procps coreutils util-linux
   clickhouse-server clickhouse-client postgresql prometheus
-  libmaxmind-db-writer-perl
+  libmaxmind-db-writer-perl chromium
 )
 
 # Installed only when no usable node (>= 18) is on PATH.

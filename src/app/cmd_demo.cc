@@ -9,12 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include "api/user_token.h"
 #include "app/commands.h"
 #include "app/data_dir.h"
 #include "app/demo_data.h"
 #include "app/http_client.h"
 #include "app/server_app.h"
 #include "base/clock.h"
+#include "base/random.h"
 #include "event/timestamp.h"
 
 namespace ca::app {
@@ -27,26 +29,60 @@ struct DemoFlags {
   int days = 90;
 };
 
-// The demo tenant's keys, kept in the data directory in plain text (demo data only) so that a
-// restarted demo can print them again; created with the tenant on an empty data directory.
-Result<nlohmann::json> DemoCredentials(ServerApp& server, const DataDir& dir, bool* created) {
+std::string CredentialsPath(const DataDir& dir) {
+  return io::JoinPath(dir.root, "demo-credentials.json");
+}
+
+// The demo's credentials file as JSON; an empty object when there is none yet.
+Result<nlohmann::json> ReadDemoCredentials(const DataDir& dir) {
   io::Env* env = io::Env::Default();
-  const std::string path = io::JoinPath(dir.root, "demo-credentials.json");
+  const std::string path = CredentialsPath(dir);
+  if (!env->FileExists(path)) return nlohmann::json::object();
+  CA_ASSIGN_OR_RETURN(std::string text, io::ReadFileToString(env, path));
+  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return Corruption(path + " is not a JSON object; delete it");
+  return parsed;
+}
+
+// The demo tenant's keys (and the generated JWT secret, when the configuration has none), kept in
+// the data directory in plain text (demo data only) so that a restarted demo prints the same keys
+// and sign-in links again; the keys are created with the tenant on an empty data directory.
+// `generated_jwt_secret` is stored when not empty.
+Result<nlohmann::json> DemoCredentials(ServerApp& server, const DataDir& dir,
+                                       const std::string& generated_jwt_secret, bool* created) {
+  io::Env* env = io::Env::Default();
+  const std::string path = CredentialsPath(dir);
   *created = false;
-  if (env->FileExists(path)) {
-    CA_ASSIGN_OR_RETURN(std::string text, io::ReadFileToString(env, path));
-    auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) return Corruption(path + " is not valid JSON; delete it");
-    return parsed;
+  CA_ASSIGN_OR_RETURN(nlohmann::json credentials, ReadDemoCredentials(dir));
+  if (!credentials.contains("secret_key")) {
+    CA_ASSIGN_OR_RETURN(std::string keys, server.CreateKeysJson("demo"));
+    // The generated history goes back further than the default late-event bound of 7 days.
+    state::IngestPolicy policy;
+    policy.late_days = 3650;
+    CA_RETURN_IF_ERROR(server.SetIngestPolicy("demo", policy));
+    credentials = nlohmann::json::parse(keys);
+    *created = true;
   }
-  CA_ASSIGN_OR_RETURN(std::string keys, server.CreateKeysJson("demo"));
-  // The generated history goes back further than the default late-event bound of 7 days.
-  state::IngestPolicy policy;
-  policy.late_days = 3650;
-  CA_RETURN_IF_ERROR(server.SetIngestPolicy("demo", policy));
-  CA_RETURN_IF_ERROR(io::WriteFileAtomically(env, path, keys));
-  *created = true;
-  return nlohmann::json::parse(keys);
+  if (!generated_jwt_secret.empty() &&
+      credentials.value("jwt_secret", std::string()) != generated_jwt_secret) {
+    credentials["jwt_secret"] = generated_jwt_secret;
+  } else if (!*created) {
+    return credentials;
+  }
+  CA_RETURN_IF_ERROR(io::WriteFileAtomically(env, path, credentials.dump(2) + "\n"));
+  return credentials;
+}
+
+// A user token for the demo tenant's sign-in links, valid for 30 days.
+std::string DemoToken(const Config& config, std::string user_id, api::UserTokenClaims::Role role) {
+  api::UserTokenClaims claims;
+  claims.tenant = "demo";
+  claims.user_id = std::move(user_id);
+  claims.role = role;
+  claims.expires_at_s = NowMillis() / 1000 + 30 * 86'400;
+  claims.issuer = config.auth_jwt_issuer;
+  claims.audience = config.auth_jwt_audience;
+  return api::SignUserToken(claims, config.auth_jwt_secret);
 }
 
 // What dashboards need beyond events, through the public API as a platform would send it: each
@@ -116,9 +152,27 @@ Status LoadDemoProfiles(const std::string& host, uint16_t port, const std::strin
   return Status::Ok();
 }
 
+// The job seeker the sign-in link shows: one who is still looking (has not accepted an offer),
+// with the most employer responses and applications, so that every widget has something to show.
+std::string ShowcaseUser(const DemoTruth& truth) {
+  std::string best = "user-0001";
+  uint64_t best_score = 0;
+  for (const auto& [user_id, t] : truth.per_user) {
+    if (user_id == kDemoSystemUserId || t.offers_accepted > 0) continue;
+    const uint64_t score = t.applications + 3 * t.employer_responses + 5 * t.interviews + 1;
+    if (score > best_score) {
+      best = user_id;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
 // Posts the generated history to the server through its public API, on `connections` clients.
-Status LoadDemoData(const std::string& host, uint16_t port, const std::string& write_key,
-                    const std::string& secret_key, const DemoFlags& flags) {
+// Answers the showcase job seeker (ShowcaseUser).
+Result<std::string> LoadDemoData(const std::string& host, uint16_t port,
+                                 const std::string& write_key, const std::string& secret_key,
+                                 const DemoFlags& flags) {
   DemoOptions options;
   options.seed = flags.seed;
   options.users = flags.users;
@@ -168,7 +222,8 @@ Status LoadDemoData(const std::string& host, uint16_t port, const std::string& w
   const double seconds = (MonotonicNanos() - started) / 1e9;
   spdlog::info("demo: ingested {} events for {} users over {} days in {:.1f} s", accepted.load(),
                flags.users, flags.days, seconds);
-  return LoadDemoProfiles(host, port, write_key, secret_key, generator, options);
+  CA_RETURN_IF_ERROR(LoadDemoProfiles(host, port, write_key, secret_key, generator, options));
+  return ShowcaseUser(generator.truth());
 }
 
 }  // namespace
@@ -189,16 +244,31 @@ void AddDemoCommand(CLI::App* app) {
     if (server_flags.data.empty()) server_flags.data = "./data/demo";
     auto config = LoadConfig(server_flags);
     if (!config.ok()) Fail(config.status());
+    DataDir dir{config->data};
+    // Sign-in links need user tokens, and tokens a secret: when none is configured, the demo makes
+    // one (32 random bytes) and keeps it with its keys, so that links survive restarts.
+    std::string generated_jwt_secret;
+    if (config->auth_jwt_secret.empty()) {
+      auto stored = ReadDemoCredentials(dir);
+      if (!stored.ok()) Fail(stored.status());
+      generated_jwt_secret = stored->value("jwt_secret", std::string());
+      if (generated_jwt_secret.size() < api::kMinUserTokenSecretBytes)
+        generated_jwt_secret = RandomBase64Url(32);
+      config->auth_jwt_secret = generated_jwt_secret;
+    }
     ServerApp server(*config);
     if (Status s = server.Start(); !s.ok()) Fail(s);
-    DataDir dir{config->data};
     bool created = false;
-    auto credentials = DemoCredentials(server, dir, &created);
+    auto credentials = DemoCredentials(server, dir, generated_jwt_secret, &created);
     if (!credentials.ok()) Fail(credentials.status());
     const std::string write_key = (*credentials)["write_key"];
     if (created) {
-      if (Status s = LoadDemoData(config->listen_host, server.port(), write_key,
-                                  (*credentials)["secret_key"], *flags);
+      auto showcase = LoadDemoData(config->listen_host, server.port(), write_key,
+                                   (*credentials)["secret_key"], *flags);
+      if (!showcase.ok()) Fail(showcase.status());
+      (*credentials)["demo_user"] = *showcase;
+      if (Status s = io::WriteFileAtomically(io::Env::Default(), CredentialsPath(dir),
+                                             credentials->dump(2) + "\n");
           !s.ok()) {
         Fail(s);
       }
@@ -208,9 +278,16 @@ void AddDemoCommand(CLI::App* app) {
     }
     const std::string url = server.url();
     const std::string secret_key = (*credentials)["secret_key"];
+    const std::string seeker_token =
+        DemoToken(*config, credentials->value("demo_user", std::string("user-0001")),
+                  api::UserTokenClaims::Role::kUser);
+    const std::string admin_token =
+        DemoToken(*config, "demo-admin", api::UserTokenClaims::Role::kAdmin);
     std::printf(
         "listening on %s\n\nCareer Analytics demo is running.\n  URL:        %s\n  tenant:     "
-        "demo\n  write key:  %s\n  secret key: %s\n  (also in %s/demo-credentials.json)\n\nTry:\n"
+        "demo\n  write key:  %s\n  secret key: %s\n  (also in %s/demo-credentials.json)\n\n"
+        "Dashboard (sign-in links, valid for 30 days):\n  job seeker: %s/#token=%s\n"
+        "  admin:      %s/#/admin?token=%s\n\nTry:\n"
         "  curl -s -X POST %s/api/analytics/events -H 'X-Write-Key: %s' \\\n"
         "    -H 'Content-Type: application/json' -d "
         "'{\"events\":[{\"type\":\"job_view\",\"user_id\":\"u1\",\"properties\":"
@@ -222,7 +299,8 @@ void AddDemoCommand(CLI::App* app) {
         "  curl -s '%s/analytics/metrics/week?user_id=user-0001' -H 'Authorization: Bearer %s'\n"
         "\nStop with Ctrl-C.\n",
         url.c_str(), url.c_str(), write_key.c_str(), secret_key.c_str(), dir.root.c_str(),
-        url.c_str(), write_key.c_str(), url.c_str(), secret_key.c_str(),
+        url.c_str(), seeker_token.c_str(), url.c_str(), admin_token.c_str(), url.c_str(),
+        write_key.c_str(), url.c_str(), secret_key.c_str(),
         static_cast<long long>(NowMillis() - 90LL * 86'400'000),
         static_cast<long long>(NowMillis() + 86'400'000), url.c_str(), secret_key.c_str());
     std::fflush(stdout);
