@@ -36,12 +36,14 @@ std::string HeaderOf(const Response& r, std::string_view name) {
 class StaticFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("static_files_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ =
+        fs::temp_directory_path() /
+        ("static_files_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "assets");
-    Write("index.html", "<!doctype html><title>x</title><script src=\"assets/app-ABCD1234.js\"></script>");
+    Write("index.html",
+          "<!doctype html><title>x</title><script src=\"assets/app-ABCD1234.js\"></script>");
     Write("assets/app-ABCD1234.js", std::string(4000, 'a'));
     Write("tracker.js", "console.log(1)");
   }
