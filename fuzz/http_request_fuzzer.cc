@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -54,6 +55,14 @@ Fixture& Server() {
     config.wal_sync = "none";           // durability is not what is fuzzed here
     config.store_memtable_rows = 1000;  // flushes and merges happen during the run
     config.self_telemetry_tenant = "";  // one tenant, one set of keys
+    // A small web root, so that requests for the page and its assets reach the static files'
+    // header parsing (Accept-Encoding, If-None-Match).
+    const std::filesystem::path web = std::filesystem::path(dir) / "web";
+    std::filesystem::create_directories(web / "assets");
+    std::ofstream(web / "index.html") << "<!doctype html><title>fuzz</title>";
+    std::ofstream(web / "tracker.js") << "window.ca = window.ca || {};";
+    std::ofstream(web / "assets" / "main-ABCD2345.js") << std::string(2000, 'x');
+    config.web_root = web.string();
     f->server = std::make_unique<ca::app::ServerApp>(config);
     if (ca::Status s = f->server->Start(); !s.ok()) Die(s.ToString());
     auto keys = f->server->CreateKeysJson("acme");
