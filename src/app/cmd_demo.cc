@@ -276,6 +276,11 @@ void AddDemoCommand(CLI::App* app) {
       spdlog::info("demo: data directory {} already holds the demo; not generating again",
                    dir.root);
     }
+    // The dashboards read the rollups, which follow the log by about a second: the links are
+    // printed once they hold the whole history.
+    if (Status s = server.WaitForRollups(60'000); !s.ok()) {
+      spdlog::warn("demo: the dashboards may not show every event yet: {}", s.ToString());
+    }
     const std::string url = server.url();
     const std::string secret_key = (*credentials)["secret_key"];
     const std::string seeker_token =

@@ -546,6 +546,11 @@ std::string ServerApp::url() const {
   return "http://" + config_.listen_host + ":" + std::to_string(port());
 }
 
+Status ServerApp::WaitForRollups(int64_t timeout_ms) {
+  if (parts_ == nullptr || parts_->rollups == nullptr) return Status::Ok();
+  return parts_->rollups->WaitPosition(parts_->wal->durable_lsn(), timeout_ms);
+}
+
 Status ServerApp::Shutdown() {
   if (!parts_) return Status::Ok();
   std::unique_ptr<Parts> parts = std::move(parts_);

@@ -36,6 +36,9 @@ class ServerApp {
   /// Sets `tenant`'s ingest policy (for `demo`, whose history is older than the default
   /// late-event bound).
   Status SetIngestPolicy(const std::string& tenant, const state::IngestPolicy& policy);
+  /// Waits until the rollups (daily sums and the dashboards' activity rows) hold every event
+  /// acknowledged so far; kUnavailable after `timeout_ms` (for `demo`, before it prints links).
+  Status WaitForRollups(int64_t timeout_ms);
 
  private:
   struct Parts;
