@@ -160,8 +160,9 @@ void AddReadRoutes(const RouteContext& context, Routes& routes) {
 // The web dashboard (`/`, its hashed `/assets/...`) and tracker.js, from the built assets. Without
 // them these answer 503 `unavailable` saying how to build them; the API works either way.
 void AddWebRoutes(http::StaticFiles* web, Routes& routes) {
-  auto serve = [web](std::string name) -> http::Handler {
-    return [web, name](http::Request& request, http::Responder respond) {
+  // `file_of` names the file a request asks for, relative to the web root.
+  auto serve = [web](std::string (*file_of)(const http::Request&)) -> http::Handler {
+    return [web, file_of](http::Request& request, http::Responder respond) {
       if (web == nullptr) {
         respond(http::ErrorResponse(Status(
             ErrorCode::kUnavailable,
@@ -169,14 +170,16 @@ void AddWebRoutes(http::StaticFiles* web, Routes& routes) {
             "this server serves the API only")));
         return;
       }
-      const std::string file =
-          name.empty() ? "assets/" + std::string(request.PathParam("file")) : name;
-      respond(web->Serve(request, file));
+      respond(web->Serve(request, file_of(request)));
     };
   };
-  routes.AddUnrecorded("GET", "/", serve("index.html"));
-  routes.AddUnrecorded("GET", "/tracker.js", serve("tracker.js"));
-  routes.AddUnrecorded("GET", "/assets/{file}", serve(""));
+  routes.AddUnrecorded("GET", "/",
+                       serve([](const http::Request&) -> std::string { return "index.html"; }));
+  routes.AddUnrecorded("GET", "/tracker.js",
+                       serve([](const http::Request&) -> std::string { return "tracker.js"; }));
+  routes.AddUnrecorded("GET", "/assets/{file}", serve([](const http::Request& r) {
+                         return "assets/" + std::string(r.PathParam("file"));
+                       }));
 }
 
 }  // namespace
