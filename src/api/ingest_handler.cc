@@ -189,10 +189,8 @@ void IngestHandler::CommitBody(
     batch->privacy = rules->privacy;
   }
   // Enrichment sees the raw IP; the privacy stage that follows (in Commit) truncates it.
-  for (event::Event& e : batch->events) {
-    if (enricher_ != nullptr) enricher_->Enrich(request, &e);
-    ingest::StripAnonymized(&e);
-  }
+  if (enricher_ != nullptr) enricher_->EnrichBatch(request, &batch->events);
+  for (event::Event& e : batch->events) ingest::StripAnonymized(&e);
   if (on_rejected && !batch->rejected.empty()) {
     std::vector<ingest::Rejection> kept;
     for (const ingest::Rejection& r : batch->rejected) {

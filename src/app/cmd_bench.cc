@@ -140,10 +140,8 @@ void RunIngestBench(const IngestBenchFlags& flags) {
     if (full) {
       std::vector<int64_t> late_days;
       ingest::ApplyTenantRules(rules, request, now, &batch.value(), &late_days);
-      for (auto& e : batch->events) {
-        enricher->Enrich(request, &e);
-        ingest::StripAnonymized(&e);
-      }
+      enricher->EnrichBatch(request, &batch->events);
+      for (auto& e : batch->events) ingest::StripAnonymized(&e);
     }
     pipeline.Commit(std::move(batch).value(), [&](Result<ingest::Receipt> r) {
       if (r.ok()) {

@@ -8,6 +8,7 @@
 
 #include "event/json_string.h"
 #include "event/timestamp.h"
+#include "ingest/context_fields.h"
 #include "ingest/pii_scrubber.h"
 #include "ingest/thread_memo.h"
 #include "ingest/url_context.h"
@@ -60,6 +61,13 @@ void AddString(std::string* out, std::string_view key, std::string_view value) {
   event::AppendJsonString(value, out);
 }
 
+// Appends a rendered member (`"key":value`), with a comma when `out` already has members.
+void AddMember(std::string* out, std::string_view member) {
+  if (member.empty()) return;
+  if (!out->empty()) out->push_back(',');
+  out->append(member);
+}
+
 // Appends `,"key":{members}` when members is non-empty.
 void AddObject(std::string* out, std::string_view key, const std::string& members) {
   if (members.empty()) return;
@@ -86,17 +94,22 @@ bool MayNeedScrubbing(std::string_view path) {
   return false;
 }
 
-// Keys longer than this are not memoised (their slots would hold them).
+// Keys longer than this are not memoised (a hash of them costs more than it saves).
 constexpr size_t kMaxMemoKeyBytes = 1024;
 
-// What a pure function of `key` gives, from this thread's memo when it is there; `scratch`
-// holds it when the key is too long to keep.
+// The memo key of `text`; a zero key (never a hash in practice) for text too long to memoise.
+MemoKey MemoKeyOf(std::string_view text) {
+  return text.size() > kMaxMemoKeyBytes ? MemoKey() : MemoKey::Of(text);
+}
+
+// What a pure function of `text` gives, from this thread's memo when it is there; `scratch`
+// holds it when the text is too long to keep. `key` is MemoKeyOf(text).
 template <typename Value, typename Compute>
-const Value& Memoized(ThreadMemo<Value>& memo, uint64_t owner, std::string_view key,
-                      Compute compute, Value* scratch) {
-  if (key.size() > kMaxMemoKeyBytes) return *scratch = compute(key);
+const Value& Memoized(ThreadMemo<Value>& memo, uint64_t owner, std::string_view text,
+                      const MemoKey& key, Compute compute, Value* scratch) {
+  if (text.size() > kMaxMemoKeyBytes) return *scratch = compute(text);
   if (const Value* kept = memo.Find(owner, key)) return *kept;
-  return memo.Put(owner, key, compute(key));
+  return memo.Put(owner, key, compute(text));
 }
 
 // The members enrichment adds for a user agent.
@@ -113,6 +126,14 @@ struct PageFacts {
   Utm utm;
   bool url_changed = false;  // ScrubUrl removed something: store clean_url
   std::string clean_url;
+  std::string campaign;  // members of context.campaign, from utm
+};
+
+// The members enrichment adds for a client address.
+struct GeoParts {
+  bool found = false;
+  std::string country;  // `"country":"DE"`
+  std::string region;   // `"region":"Berlin"`, or empty
 };
 
 // What enrichment takes from context.page.referrer.
@@ -126,6 +147,53 @@ std::string Version(const std::optional<std::string>& major,
                     const std::optional<std::string>& minor) {
   if (!major) return {};
   return minor ? *major + "." + *minor : *major;
+}
+
+// This thread's memos (ThreadMemo), shared by the thread's enrichers (by owner).
+struct Memos {
+  ThreadMemo<UserAgentParts> user_agents{1024};
+  ThreadMemo<PageFacts> pages{8192};
+  ThreadMemo<ReferrerFacts> referrers{8192};
+  ThreadMemo<Channel> channels{8192};
+  ThreadMemo<GeoParts> places{16384};
+};
+
+Memos& ThreadMemos() {
+  thread_local Memos memos;
+  return memos;
+}
+
+// Reads ContextFields with a JSON parser, for contexts ScanContextFields leaves alone; the views
+// are into `parser`'s buffers.
+bool ParseContextFields(std::string_view json, simdjson::dom::parser& parser, ContextFields* out) {
+  object context;
+  if (parser.parse(json.data(), json.size()).get_object().get(context) != simdjson::SUCCESS) {
+    return false;
+  }
+  *out = ContextFields();
+  using K = ContextFields;
+  static constexpr std::pair<std::string_view, K::Key> kKeys[] = {
+      {"country", K::kCountry},   {"region", K::kRegion},
+      {"browser", K::kBrowser},   {"os", K::kOs},
+      {"device", K::kDevice},     {"device_type", K::kDeviceType},
+      {"campaign", K::kCampaign}, {"referrer_host", K::kReferrerHost},
+      {"channel", K::kChannel},   {"session", K::kSession},
+      {"profile", K::kProfile}};
+  for (const auto& [key, bit] : kKeys) {
+    if (context[key].error() == simdjson::SUCCESS) out->present |= 1u << bit;
+  }
+  element device;
+  out->device_is_object = context["device"].get(device) == simdjson::SUCCESS && device.is_object();
+  out->ip = StringAt(context, "ip");
+  out->user_agent = StringAt(context, "user_agent");
+  if (out->user_agent.empty()) out->user_agent = StringAt(context, "userAgent");
+  object page;
+  if (context["page"].get_object().get(page) == simdjson::SUCCESS) {
+    out->page_url = StringAt(page, "url");
+    out->page_path = StringAt(page, "path");
+    out->referrer = StringAt(page, "referrer");
+  }
+  return true;
 }
 
 }  // namespace
@@ -163,7 +231,16 @@ UserProfile ProfileFromTraits(std::string_view traits_json) {
       break;
     }
   }
+  RenderProfile(&profile);
   return profile;
+}
+
+void RenderProfile(UserProfile* profile) {
+  profile->members.clear();
+  AddString(&profile->members, "industry", Clean(profile->industry));
+  AddString(&profile->members, "seniority", Clean(profile->seniority));
+  AddString(&profile->members, "location", Clean(profile->location));
+  AddString(&profile->members, "signup_week", profile->signup_week);
 }
 
 Enricher::Enricher(const UserAgentParser* user_agents, const GeoLookup* geo, UserProfiles* profiles,
@@ -174,34 +251,103 @@ Enricher::Enricher(const UserAgentParser* user_agents, const GeoLookup* geo, Use
       sessions_(sessions),
       memo_owner_(NewMemoOwner()) {}
 
-void Enricher::Enrich(const RequestContext& request, event::Event* e) {
-  thread_local simdjson::dom::parser parser;
-  object context;
-  if (parser.parse(e->context_json.data(), e->context_json.size()).get_object().get(context) !=
-      simdjson::SUCCESS) {
-    return;  // the decoder only passes objects
-  }
-  auto has = [&](std::string_view key) { return context[key].error() == simdjson::SUCCESS; };
-  std::string add;  // members to append, comma-separated
+struct Enricher::Prepared {
+  ContextFields fields;
+  bool scanned = false;  // `fields` are read (else the context is parsed when it is enriched)
+  MemoKey user_agent, page_url, referrer, ip;
+  Sessionizer::SenderKey sender;
+};
 
-  if (geo_ != nullptr && !has("country")) {
-    std::string_view ip = StringAt(context, "ip");
-    if (ip.empty()) ip = request.client_ip;
-    if (std::optional<GeoLocation> where = geo_->Lookup(ip)) {
-      AddString(&add, "country", where->country);
-      if (!has("region")) AddString(&add, "region", Clean(where->region));
+void Enricher::Prepare(const RequestContext& request, const event::Event& e, Prepared* p) const {
+  p->scanned = ScanContextFields(e.context_json, &p->fields);
+  if (p->scanned) Keys(request, e, p);
+}
+
+void Enricher::Keys(const RequestContext& request, const event::Event& e, Prepared* p) const {
+  const ContextFields& f = p->fields;
+  p->user_agent = MemoKeyOf(f.user_agent.empty() ? request.user_agent : f.user_agent);
+  p->page_url = MemoKeyOf(f.page_url);
+  p->ip = MemoKeyOf(f.ip.empty() ? request.client_ip : f.ip);
+  p->referrer = MemoKeyOf(f.referrer);
+  if (e.session_id.empty()) {
+    p->sender = Sessionizer::KeyOf(e.tenant, !e.user_id.empty() ? e.user_id : e.anonymous_id);
+  } else {
+    // A client's own session id keeps its id; it is keyed apart from senders' ids.
+    thread_local std::string client_key;
+    client_key.assign("\x01").append(e.session_id);
+    p->sender = Sessionizer::KeyOf(e.tenant, client_key);
+  }
+}
+
+void Enricher::Enrich(const RequestContext& request, event::Event* e) {
+  Prepared prepared;
+  Prepare(request, *e, &prepared);
+  Process(request, &prepared, e);
+}
+
+void Enricher::EnrichBatch(const RequestContext& request, std::vector<event::Event>* events) {
+  // Read every context and start loading what each event will look up, then enrich them in
+  // order: the cache misses of the batch's lookups overlap instead of following one another.
+  thread_local std::vector<Prepared> prepared;
+  prepared.resize(events->size());
+  Memos& memos = ThreadMemos();
+  for (size_t i = 0; i < events->size(); ++i) {
+    const event::Event& e = (*events)[i];
+    Prepared& p = prepared[i];
+    Prepare(request, e, &p);
+    if (!p.scanned) continue;
+    memos.pages.Prefetch(p.page_url);
+    if (geo_ != nullptr) memos.places.Prefetch(p.ip);
+    const bool anonymized = (e.flags & event::kFlagAnonymized) != 0;
+    if (anonymized) continue;
+    if (!e.user_id.empty() || !e.anonymous_id.empty()) sessions_.Prefetch(p.sender);
+    if (profiles_ != nullptr && !e.user_id.empty()) profiles_->Prefetch(e.tenant, e.user_id);
+  }
+  for (size_t i = 0; i < events->size(); ++i) Process(request, &prepared[i], &(*events)[i]);
+}
+
+void Enricher::Process(const RequestContext& request, Prepared* prepared, event::Event* e) {
+  thread_local simdjson::dom::parser parser;
+  if (!prepared->scanned) {
+    if (!ParseContextFields(e->context_json, parser, &prepared->fields)) {
+      return;  // the decoder only passes objects
+    }
+    Keys(request, *e, prepared);
+  }
+  const ContextFields& fields = prepared->fields;
+  using K = ContextFields;
+  Memos& memos = ThreadMemos();
+  thread_local std::string add;  // members to append, comma-separated
+  add.clear();
+
+  if (geo_ != nullptr && !fields.has(K::kCountry)) {
+    const std::string_view ip = fields.ip.empty() ? request.client_ip : fields.ip;
+    GeoParts scratch;
+    const GeoParts& where = Memoized(
+        memos.places, memo_owner_, ip, prepared->ip,
+        [&](std::string_view address) {
+          GeoParts parts;
+          if (std::optional<GeoLocation> found = geo_->Lookup(address)) {
+            parts.found = true;
+            AddString(&parts.country, "country", found->country);
+            AddString(&parts.region, "region", Clean(found->region));
+          }
+          return parts;
+        },
+        &scratch);
+    if (where.found) {
+      if (!where.country.empty()) AddMember(&add, where.country);
+      if (!fields.has(K::kRegion)) AddMember(&add, where.region);
     }
   }
 
   if (user_agents_ != nullptr) {
-    std::string_view header = StringAt(context, "user_agent");
-    if (header.empty()) header = StringAt(context, "userAgent");
-    if (header.empty()) header = request.user_agent;
+    const std::string_view header =
+        fields.user_agent.empty() ? std::string_view(request.user_agent) : fields.user_agent;
     if (!header.empty()) {
-      thread_local ThreadMemo<UserAgentParts> memo(1024);
       UserAgentParts scratch;
       const UserAgentParts& ua = Memoized(
-          memo, memo_owner_, header,
+          memos.user_agents, memo_owner_, header, prepared->user_agent,
           [&](std::string_view h) {
             const UserAgent parsed = user_agents_->Parse(h);
             UserAgentParts parts;
@@ -214,30 +360,21 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
             return parts;
           },
           &scratch);
-      if (!has("browser")) AddObject(&add, "browser", ua.browser);
-      if (!has("os")) AddObject(&add, "os", ua.os);
-      element device;
-      if (context["device"].get(device) != simdjson::SUCCESS) {
+      if (!fields.has(K::kBrowser)) AddObject(&add, "browser", ua.browser);
+      if (!fields.has(K::kOs)) AddObject(&add, "os", ua.os);
+      if (!fields.has(K::kDevice)) {
         AddString(&add, "device", ua.device);
-      } else if (device.is_object() && !has("device_type")) {
+      } else if (fields.device_is_object && !fields.has(K::kDeviceType)) {
         AddString(&add, "device_type", ua.device);
       }
     }
   }
   // Page, referrer and campaign.
-  object page;
-  std::string_view page_url, page_path, referrer;
-  if (context["page"].get_object().get(page) == simdjson::SUCCESS) {
-    page_url = StringAt(page, "url");
-    page_path = StringAt(page, "path");
-    referrer = StringAt(page, "referrer");
-  }
-  thread_local ThreadMemo<PageFacts> page_memo(8192);
-  thread_local ThreadMemo<ReferrerFacts> referrer_memo(1024);
-  thread_local ThreadMemo<Channel> channel_memo(1024);
+  const std::string_view page_url = fields.page_url, referrer = fields.referrer;
+  std::string_view page_path = fields.page_path;
   PageFacts page_scratch;
   const PageFacts& page_facts = Memoized(
-      page_memo, memo_owner_, page_url,
+      memos.pages, memo_owner_, page_url, prepared->page_url,
       [](std::string_view url) {
         PageFacts facts;
         facts.url_changed = ScrubUrl(url, &facts.clean_url);
@@ -251,13 +388,18 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
           }
           facts.host = std::move(parsed->host);
           facts.utm = ExtractUtm(parsed->query);
+          AddString(&facts.campaign, "source", facts.utm.source);
+          AddString(&facts.campaign, "medium", facts.utm.medium);
+          AddString(&facts.campaign, "name", facts.utm.campaign);
+          AddString(&facts.campaign, "term", facts.utm.term);
+          AddString(&facts.campaign, "content", facts.utm.content);
         }
         return facts;
       },
       &page_scratch);
   ReferrerFacts referrer_scratch;
   const ReferrerFacts& referrer_facts = Memoized(
-      referrer_memo, memo_owner_, referrer,
+      memos.referrers, memo_owner_, referrer, prepared->referrer,
       [](std::string_view url) {
         ReferrerFacts facts;
         facts.host = Clean(ReferrerHost(url));
@@ -279,21 +421,13 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
   channel_key.append(utm.Tagged() ? page_url : std::string_view(page_facts.host));
   Channel channel_scratch;
   const Channel channel_kind = Memoized(
-      channel_memo, memo_owner_, channel_key,
+      memos.channels, memo_owner_, channel_key, MemoKeyOf(channel_key),
       [&](std::string_view) { return ClassifyChannel(referrer, page_url, utm); }, &channel_scratch);
   const std::string_view channel = ChannelName(channel_kind);
   if (has_page) {
-    if (!has("campaign")) {
-      std::string members;
-      AddString(&members, "source", utm.source);
-      AddString(&members, "medium", utm.medium);
-      AddString(&members, "name", utm.campaign);
-      AddString(&members, "term", utm.term);
-      AddString(&members, "content", utm.content);
-      AddObject(&add, "campaign", members);
-    }
-    if (!has("referrer_host")) AddString(&add, "referrer_host", referrer_host);
-    if (!has("channel")) AddString(&add, "channel", channel);
+    if (!fields.has(K::kCampaign)) AddObject(&add, "campaign", page_facts.campaign);
+    if (!fields.has(K::kReferrerHost)) AddString(&add, "referrer_host", referrer_host);
+    if (!fields.has(K::kChannel)) AddString(&add, "channel", channel);
   }
 
   const bool anonymized = (e->flags & event::kFlagAnonymized) != 0;
@@ -310,13 +444,10 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
     }
     // A client's own session id keeps its id; the context is its first event's all the same.
     thread_local Sessionizer::Rendered session;
-    thread_local std::string client_key;
     const bool own_id = !e->session_id.empty();
-    if (own_id) client_key.assign("\x01").append(e->session_id);
-    sessions_.Assign(e->tenant, own_id ? std::string_view(client_key) : sender, e->timestamp_ms,
-                     e->received_at_ms, first, &session);
+    sessions_.Assign(prepared->sender, e->timestamp_ms, e->received_at_ms, first, &session);
     if (!own_id) e->session_id = session.id;
-    if (!has("session")) {
+    if (!fields.has(K::kSession)) {
       if (!add.empty()) add.push_back(',');
       add.append(R"("session":{"id":)");
       event::AppendJsonString(own_id ? Clean(e->session_id) : session.id, &add);
@@ -326,7 +457,7 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
 
   if (!anonymized && profiles_ != nullptr && !e->user_id.empty()) {
     if (e->type == "identify") {
-      thread_local simdjson::dom::parser properties_parser;  // `context` lives in `parser`
+      thread_local simdjson::dom::parser properties_parser;  // `context` may live in `parser`
       object properties;
       element traits;
       if (properties_parser.parse(e->properties_json.data(), e->properties_json.size())
@@ -336,14 +467,9 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
         profiles_->Identify(e->tenant, e->user_id, simdjson::minify(traits));
       }
     }
-    if (!has("profile")) {
-      if (std::optional<UserProfile> profile = profiles_->Find(e->tenant, e->user_id)) {
-        std::string members;
-        AddString(&members, "industry", Clean(profile->industry));
-        AddString(&members, "seniority", Clean(profile->seniority));
-        AddString(&members, "location", Clean(profile->location));
-        AddString(&members, "signup_week", profile->signup_week);
-        AddObject(&add, "profile", members);
+    if (!fields.has(K::kProfile)) {
+      if (std::shared_ptr<const UserProfile> profile = profiles_->Find(e->tenant, e->user_id)) {
+        AddObject(&add, "profile", profile->members);
       }
     }
   }
@@ -355,6 +481,7 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
   const std::string& clean_referrer = referrer_facts.clean;
   if (!add.empty()) {
     std::string& json = e->context_json;
+    json.reserve(json.size() + 1 + add.size());
     json.pop_back();  // '}'
     const size_t tail_start = json.size();
     if (json.size() > 1) json.push_back(',');

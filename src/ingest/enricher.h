@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "event/event.h"
 #include "ingest/geo_lookup.h"
@@ -19,6 +21,9 @@ struct UserProfile {
   std::string seniority;
   std::string location;
   std::string signup_week;  ///< ISO week of the signup, "2026-W48"
+  /// The members of `context.profile` (`"industry":"software",...`), personal data removed:
+  /// what enrichment appends, rendered once per profile (RenderProfile).
+  std::string members;
 
   bool empty() const {
     return industry.empty() && seniority.empty() && location.empty() && signup_week.empty();
@@ -30,14 +35,21 @@ struct UserProfile {
 /// record): `industry`; `seniority` (else `job_level`, `level`); `location` (else `city`, else
 /// `address.city`, else `country`); the ISO week of `signup_at` (else `signed_up_at`,
 /// `created_at`, `createdAt`; ISO-8601 text or epoch milliseconds).
+/// `members` is rendered (RenderProfile).
 UserProfile ProfileFromTraits(std::string_view traits_json);
+/// Sets `profile->members` from its fields.
+void RenderProfile(UserProfile* profile);
 
 /// Where enrichment finds users' profiles. Implementations are thread-safe.
 class UserProfiles {
  public:
   virtual ~UserProfiles() = default;
-  /// The profile of `user_id` of `tenant`; nullopt when nothing is known.
-  virtual std::optional<UserProfile> Find(std::string_view tenant, std::string_view user_id) = 0;
+  /// The profile of `user_id` of `tenant`; null when nothing is known.
+  virtual std::shared_ptr<const UserProfile> Find(std::string_view tenant,
+                                                  std::string_view user_id) = 0;
+  /// Starts loading what Find(tenant, user_id) will read into the cache (a hint: enrichment
+  /// calls it for a batch's users ahead of their Find calls, so that their misses overlap).
+  virtual void Prefetch(std::string_view /*tenant*/, std::string_view /*user_id*/) {}
   /// Records the traits (a JSON object) of an identify call, so that the user's later events
   /// (from this one on) carry them.
   virtual void Identify(std::string_view tenant, std::string_view user_id,
@@ -66,10 +78,18 @@ class Enricher {
            Sessionizer::Options sessions = Sessionizer::Options());
 
   void Enrich(const RequestContext& request, event::Event* event);
+  /// Enrich on each of a request's events, in order, with the lookups of the whole batch (its
+  /// senders' sessions and profiles, its pages) started ahead of their use.
+  void EnrichBatch(const RequestContext& request, std::vector<event::Event>* events);
 
   const Sessionizer& sessions() const { return sessions_; }
 
  private:
+  struct Prepared;  // what is read and hashed of an event before it is enriched
+  void Prepare(const RequestContext& request, const event::Event& e, Prepared* p) const;
+  void Keys(const RequestContext& request, const event::Event& e, Prepared* p) const;
+  void Process(const RequestContext& request, Prepared* prepared, event::Event* e);
+
   const UserAgentParser* const user_agents_;
   const GeoLookup* const geo_;
   UserProfiles* const profiles_;

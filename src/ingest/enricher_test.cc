@@ -26,10 +26,10 @@ constexpr const char* kSafariIphone =
 
 class FakeProfiles : public UserProfiles {
  public:
-  std::optional<UserProfile> Find(std::string_view tenant, std::string_view user) override {
+  std::shared_ptr<const UserProfile> Find(std::string_view tenant, std::string_view user) override {
     auto it = traits_.find(std::string(tenant) + "/" + std::string(user));
-    if (it == traits_.end()) return std::nullopt;
-    return ProfileFromTraits(it->second);
+    if (it == traits_.end()) return nullptr;
+    return std::make_shared<const UserProfile>(ProfileFromTraits(it->second));
   }
   void Identify(std::string_view tenant, std::string_view user, std::string_view traits) override {
     traits_[std::string(tenant) + "/" + std::string(user)] = std::string(traits);

@@ -406,6 +406,14 @@ std::optional<std::string> TruncateIp(std::string_view ip) {
 }
 
 bool PiiScrubber::IsSensitiveKey(std::string_view key) {
+  // Each sensitive word has an 's', a 'k' or a 'z' (password, passwd, secret, ssn; token,
+  // apikey; authorization): most keys ("ip", "page", "url") have none and end here.
+  bool candidate = false;
+  for (char c : key) {
+    c |= 0x20;  // ASCII lower case
+    candidate |= c == 's' || c == 'k' || c == 'z';
+  }
+  if (!candidate) return false;
   // Lower case without '_' and '-', on the stack for the usual short keys; then one pass that
   // tries only the words starting with each letter.
   char small[64];

@@ -5,18 +5,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "base/flat_hash_map.h"
 
 namespace ca::ingest {
-
-/// Where a session came from, taken from its first event.
-struct SessionContext {
-  std::string id;
-  std::string entry_path;     ///< path of the first page
-  std::string referrer_host;  ///< lower case, without `www.`
-  std::string channel;        ///< search, social, email, referral or direct
-  std::string utm_source, utm_medium, utm_campaign;
-};
 
 /// What a new session takes from the event that opens it (views into the caller's text).
 struct SessionSeed {
@@ -44,10 +36,6 @@ class Sessionizer {
   Sessionizer();
   explicit Sessionizer(Options options);
 
-  /// The session of an event of `sender` (tenant + id) at `timestamp_ms`, received at
-  /// `received_at_ms`. `first` is the context a new session takes (its id is filled in here).
-  SessionContext Assign(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
-                        int64_t received_at_ms, SessionContext first);
   /// What enrichment needs of a session, rendered once per session.
   struct Rendered {
     std::string id;
@@ -55,34 +43,44 @@ class Sessionizer {
     /// (`,"entry_path":"/jobs","channel":"search"`; empty values left out).
     std::string members_after_id;
   };
-  /// The same session, as enrichment wants it (Rendered), without allocating on the way of a
-  /// known session (`*out`'s strings keep their capacity).
-  void Assign(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
-              int64_t received_at_ms, const SessionSeed& first, Rendered* out);
+  /// Who sent an event: the tenant and the sender's id, hashed (KeyOf).
+  struct SenderKey {
+    uint64_t hash = 0;   // TenantKeyHash: picks the slot and seeds the session id
+    uint64_t check = 0;  // a second hash of the same, telling two senders with one `hash` apart
+  };
+  static SenderKey KeyOf(std::string_view tenant, std::string_view sender);
+
+  /// The session of an event of `sender` at `timestamp_ms`, received at `received_at_ms`, as
+  /// enrichment wants it; `first` is the context a new session takes. A known session costs no
+  /// allocation (`*out`'s strings keep their capacity).
+  void Assign(const SenderKey& sender, int64_t timestamp_ms, int64_t received_at_ms,
+              const SessionSeed& first, Rendered* out);
+  Rendered Assign(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
+                  int64_t received_at_ms, const SessionSeed& first = SessionSeed());
+
+  /// Starts loading the slot of `sender` into the cache: a caller with a batch of events calls
+  /// this for the ones it will Assign next, so that their cache misses overlap.
+  void Prefetch(const SenderKey& sender) const;
 
   size_t open_sessions() const;
 
  private:
   struct Open {
-    std::string tenant_and_sender;  // TenantKey: the map is keyed by its TenantKeyHash
-    SessionContext context;
-    std::string members_after_id;  // RenderMembersAfterId(context)
+    uint64_t check = 0;  // SenderKey::check of its sender
     int64_t start_ms = 0;
     int64_t last_ms = 0;
     int64_t touched_at_ms = 0;  // receive time of its last event
+    std::array<char, 18> id{};  // "s_" and 16 letters
+    bool has_page = false;      // its context was seeded from a page
+    std::string members_after_id;
   };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<uint64_t, Open> open;  // by TenantKeyHash; guarded by mu
+    FlatHashMap<Open> open;  // by SenderKey::hash; guarded by mu
   };
   static constexpr size_t kShards = 16;
-  static std::string SessionIdFor(uint64_t sender_hash, int64_t start_ms);
-  static void Seed(const SessionSeed& seed, SessionContext* context);
-  static std::string RenderMembersAfterId(const SessionContext& context);
-  // Finds or opens the session and calls `use(context, members_after_id)` under its lock.
-  template <typename Use>
-  void Visit(std::string_view tenant, std::string_view sender, int64_t timestamp_ms,
-             int64_t received_at_ms, const SessionSeed& first, Use use);
+  static void SetId(uint64_t sender_hash, int64_t start_ms, std::array<char, 18>* id);
+  static void RenderMembersAfterId(const SessionSeed& seed, std::string* out);
   void MakeRoom(Shard& shard, int64_t now_ms);  // requires shard.mu
 
   const Options options_;

@@ -1,6 +1,7 @@
 #include "services/user_profile_service.h"
 
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
 #include <utility>
 
@@ -16,33 +17,51 @@ UserProfileService::UserProfileService(state::StateStore* store, int64_t ttl_ms,
       max_entries_(max_entries),
       now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(NowMillis)) {}
 
-std::optional<ingest::UserProfile> UserProfileService::Find(std::string_view tenant,
-                                                            std::string_view user_id) {
+namespace {
+
+// The second hash of an entry (Entry::check).
+uint64_t CheckOf(std::string_view tenant, std::string_view user_id) {
+  return XXH3_64bits_withSeed(user_id.data(), user_id.size(),
+                              ~XXH3_64bits(tenant.data(), tenant.size()));
+}
+
+}  // namespace
+
+void UserProfileService::Prefetch(std::string_view tenant, std::string_view user_id) {
   const uint64_t hash = ingest::TenantKeyHash(tenant, user_id);
+  std::lock_guard lock(mu_);
+  cache_.Prefetch(hash);
+}
+
+std::shared_ptr<const ingest::UserProfile> UserProfileService::Find(std::string_view tenant,
+                                                                    std::string_view user_id) {
+  const uint64_t hash = ingest::TenantKeyHash(tenant, user_id);
+  const uint64_t check = CheckOf(tenant, user_id);
   const int64_t now = now_ms_();
   {
     std::lock_guard lock(mu_);
-    auto it = cache_.find(hash);
-    if (it != cache_.end() && ingest::IsTenantKey(it->second.key, tenant, user_id) &&
-        now - it->second.loaded_at_ms < ttl_ms_) {
-      return it->second.profile;
+    const Entry* entry = cache_.Find(hash);
+    if (entry != nullptr && entry->check == check && !entry->stale &&
+        now - entry->loaded_at_ms < ttl_ms_) {
+      return entry->profile;
     }
   }
   auto traits = store_->GetUserTraits(tenant, user_id);
   if (!traits.ok()) {
     spdlog::warn("enrichment: no profile for a user of tenant {}: {}", tenant,
                  traits.status().ToString());
-    return std::nullopt;  // not cached: the next event tries again
+    return nullptr;  // not cached: the next event tries again
   }
-  std::optional<ingest::UserProfile> profile;
+  std::shared_ptr<const ingest::UserProfile> profile;
   if (traits->has_value()) {
     ingest::UserProfile found = ingest::ProfileFromTraits(**traits);
-    if (!found.empty()) profile = std::move(found);
+    if (!found.empty()) profile = std::make_shared<const ingest::UserProfile>(std::move(found));
   }
   std::lock_guard lock(mu_);
   if (cache_.size() >= max_entries_) cache_.clear();
+  bool inserted;
   // Two users with one 64-bit hash (about never): the later one takes the entry over.
-  cache_[hash] = {ingest::TenantKey(tenant, user_id), profile, now};
+  cache_.FindOrInsert(hash, &inserted) = {check, profile, now, false};
   return profile;
 }
 
@@ -53,7 +72,7 @@ void UserProfileService::Identify(std::string_view tenant, std::string_view user
                  s.ToString());
   }
   std::lock_guard lock(mu_);
-  cache_.erase(ingest::TenantKeyHash(tenant, user_id));
+  if (Entry* entry = cache_.Find(ingest::TenantKeyHash(tenant, user_id))) entry->stale = true;
 }
 
 }  // namespace ca::services

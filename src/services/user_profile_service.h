@@ -6,7 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "base/flat_hash_map.h"
 
 #include "ingest/enricher.h"
 #include "state/state_store.h"
@@ -21,8 +22,9 @@ class UserProfileService : public ingest::UserProfiles {
   explicit UserProfileService(state::StateStore* store, int64_t ttl_ms = 60'000,
                               size_t max_entries = 100'000, std::function<int64_t()> now_ms = {});
 
-  std::optional<ingest::UserProfile> Find(std::string_view tenant,
-                                          std::string_view user_id) override;
+  std::shared_ptr<const ingest::UserProfile> Find(std::string_view tenant,
+                                                  std::string_view user_id) override;
+  void Prefetch(std::string_view tenant, std::string_view user_id) override;
   /// Merges the traits into the state store (a failure is logged: the identify event itself is
   /// stored, and its traits can be read from it again).
   void Identify(std::string_view tenant, std::string_view user_id,
@@ -30,9 +32,10 @@ class UserProfileService : public ingest::UserProfiles {
 
  private:
   struct Entry {
-    std::string key;  // ingest::TenantKey: the map is keyed by its TenantKeyHash
-    std::optional<ingest::UserProfile> profile;
+    uint64_t check = 0;  // a second hash of tenant and user: tells two users with one key apart
+    std::shared_ptr<const ingest::UserProfile> profile;
     int64_t loaded_at_ms = 0;
+    bool stale = false;  // an identify call changed the traits
   };
 
   state::StateStore* const store_;
@@ -40,7 +43,7 @@ class UserProfileService : public ingest::UserProfiles {
   const size_t max_entries_;
   const std::function<int64_t()> now_ms_;
   std::mutex mu_;
-  std::unordered_map<uint64_t, Entry> cache_;  // by TenantKeyHash; guarded by mu_
+  FlatHashMap<Entry> cache_;  // by TenantKeyHash; guarded by mu_
 };
 
 }  // namespace ca::services

@@ -11,10 +11,10 @@ class UserProfileServiceTest : public TempStateStoreTest {};
 
 TEST_F(UserProfileServiceTest, IdentifyAppliesAtOnceAndOtherWritesAfterTheTtl) {
   UserProfileService profiles(store_.get(), 60'000, 100, [this] { return now_; });
-  EXPECT_FALSE(profiles.Find("acme", "u1").has_value());
+  EXPECT_EQ(profiles.Find("acme", "u1"), nullptr);
   profiles.Identify("acme", "u1", R"({"industry":"software","level":"junior"})");
   auto profile = profiles.Find("acme", "u1");
-  ASSERT_TRUE(profile.has_value());
+  ASSERT_NE(profile, nullptr);
   EXPECT_EQ(profile->industry, "software");
   EXPECT_EQ(profile->seniority, "junior");
 
@@ -29,8 +29,8 @@ TEST_F(UserProfileServiceTest, IdentifyAppliesAtOnceAndOtherWritesAfterTheTtl) {
 TEST_F(UserProfileServiceTest, UnknownTenantsAndUsersHaveNoProfile) {
   UserProfileService profiles(store_.get(), 60'000, 2, [this] { return now_; });
   profiles.Identify("nobody", "u1", R"({"industry":"x"})");  // logged, not thrown
-  EXPECT_FALSE(profiles.Find("nobody", "u1").has_value());
-  for (int i = 0; i < 10; ++i) EXPECT_FALSE(profiles.Find("acme", std::to_string(i)).has_value());
+  EXPECT_EQ(profiles.Find("nobody", "u1"), nullptr);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(profiles.Find("acme", std::to_string(i)), nullptr);
 }
 
 }  // namespace
