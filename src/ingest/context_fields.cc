@@ -1,10 +1,28 @@
 #include "ingest/context_fields.h"
 
+#include <emmintrin.h>
+
 #include <cctype>
 #include <cstring>
 
 namespace ca::ingest {
 namespace {
+
+// The first '"' in [p, end), else nullptr: 16 bytes at a time, inline (strings of a context are
+// mostly short, where a call to memchr costs more than the search).
+const char* FindQuote(const char* p, const char* end) {
+  const __m128i quote = _mm_set1_epi8('"');
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (const int hits = _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))) {
+      return p + __builtin_ctz(static_cast<unsigned>(hits));
+    }
+  }
+  for (; p < end; ++p) {
+    if (*p == '"') return p;
+  }
+  return nullptr;
+}
 
 // A cursor over minified JSON without backslashes: every string ends at the next '"'.
 class Scanner {
@@ -22,7 +40,7 @@ class Scanner {
   // A string starting at the cursor ('"'); its text without the quotes.
   bool String(std::string_view* text) {
     if (!Take('"')) return false;
-    const char* close = static_cast<const char*>(std::memchr(p_, '"', end_ - p_));
+    const char* close = FindQuote(p_, end_);
     if (close == nullptr) return false;
     *text = std::string_view(p_, close - p_);
     p_ = close + 1;

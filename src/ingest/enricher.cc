@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -68,6 +69,18 @@ void AddMember(std::string* out, std::string_view member) {
   out->append(member);
 }
 
+// `"channel":"search"` and the like.
+std::string_view ChannelMember(Channel channel) {
+  static const std::array<std::string, 5> kMembers = [] {
+    std::array<std::string, 5> members;
+    for (size_t i = 0; i < members.size(); ++i) {
+      AddString(&members[i], "channel", ChannelName(static_cast<Channel>(i)));
+    }
+    return members;
+  }();
+  return kMembers[static_cast<size_t>(channel)];
+}
+
 // Appends `,"key":{members}` when members is non-empty.
 void AddObject(std::string* out, std::string_view key, const std::string& members) {
   if (members.empty()) return;
@@ -127,6 +140,8 @@ struct PageFacts {
   bool url_changed = false;  // ScrubUrl removed something: store clean_url
   std::string clean_url;
   std::string campaign;  // members of context.campaign, from utm
+  bool tagged = false;   // utm.Tagged()
+  MemoKey host_key;      // of `host`
 };
 
 // The members enrichment adds for a client address.
@@ -138,7 +153,8 @@ struct GeoParts {
 
 // What enrichment takes from context.page.referrer.
 struct ReferrerFacts {
-  std::string host;  // ReferrerHost
+  std::string host;    // ReferrerHost
+  std::string member;  // `"referrer_host":"..."`, or empty
   bool changed = false;
   std::string clean;
 };
@@ -393,6 +409,8 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
           AddString(&facts.campaign, "name", facts.utm.campaign);
           AddString(&facts.campaign, "term", facts.utm.term);
           AddString(&facts.campaign, "content", facts.utm.content);
+          facts.tagged = facts.utm.Tagged();
+          facts.host_key = MemoKey::Of(facts.host);
         }
         return facts;
       },
@@ -403,6 +421,7 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
       [](std::string_view url) {
         ReferrerFacts facts;
         facts.host = Clean(ReferrerHost(url));
+        AddString(&facts.member, "referrer_host", facts.host);
         facts.changed = ScrubUrl(url, &facts.clean);
         return facts;
       },
@@ -415,19 +434,26 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
   const std::string& referrer_host = referrer_facts.host;
   const bool has_page = !page_url.empty() || !referrer.empty();
   // The channel is a function of the referrer and the page URL; without campaign parameters,
-  // of the referrer and the page's host alone (a host has no "://", so the keys stay apart).
-  thread_local std::string channel_key;
-  channel_key.assign(referrer).push_back('\n');
-  channel_key.append(utm.Tagged() ? page_url : std::string_view(page_facts.host));
-  Channel channel_scratch;
-  const Channel channel_kind = Memoized(
-      memos.channels, memo_owner_, channel_key, MemoKeyOf(channel_key),
-      [&](std::string_view) { return ClassifyChannel(referrer, page_url, utm); }, &channel_scratch);
+  // of the referrer and the page's host alone: memoised by the keys of those.
+  Channel channel_kind;
+  if (referrer.size() > kMaxMemoKeyBytes || page_url.size() > kMaxMemoKeyBytes) {
+    channel_kind = ClassifyChannel(referrer, page_url, utm);
+  } else {
+    const MemoKey& page_side = page_facts.tagged ? prepared->page_url : page_facts.host_key;
+    const uint64_t parts[] = {prepared->referrer.low, prepared->referrer.high, page_side.low,
+                              page_side.high, page_facts.tagged};
+    const MemoKey key =
+        MemoKey::Of(std::string_view(reinterpret_cast<const char*>(parts), sizeof parts));
+    const Channel* kept = memos.channels.Find(memo_owner_, key);
+    channel_kind = kept != nullptr ? *kept
+                                   : memos.channels.Put(memo_owner_, key,
+                                                        ClassifyChannel(referrer, page_url, utm));
+  }
   const std::string_view channel = ChannelName(channel_kind);
   if (has_page) {
     if (!fields.has(K::kCampaign)) AddObject(&add, "campaign", page_facts.campaign);
-    if (!fields.has(K::kReferrerHost)) AddString(&add, "referrer_host", referrer_host);
-    if (!fields.has(K::kChannel)) AddString(&add, "channel", channel);
+    if (!fields.has(K::kReferrerHost)) AddMember(&add, referrer_facts.member);
+    if (!fields.has(K::kChannel)) AddMember(&add, ChannelMember(channel_kind));
   }
 
   const bool anonymized = (e->flags & event::kFlagAnonymized) != 0;
@@ -450,7 +476,11 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
     if (!fields.has(K::kSession)) {
       if (!add.empty()) add.push_back(',');
       add.append(R"("session":{"id":)");
-      event::AppendJsonString(own_id ? Clean(e->session_id) : session.id, &add);
+      if (own_id) {
+        event::AppendJsonString(Clean(e->session_id), &add);
+      } else {
+        add.append(1, '"').append(session.id).push_back('"');  // letters only (Sessionizer)
+      }
       add.append(session.members_after_id).push_back('}');
     }
   }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "event/json_string.h"
+#include "ingest/pii_survey.h"
 
 namespace ca::ingest {
 namespace {
@@ -110,27 +111,12 @@ std::optional<Match> NumberAt(std::string_view s, size_t b) {
 
 /// What Scrub needs to know about a minified JSON object before rewriting it.
 struct Survey {
-  /// A value that may hold an e-mail address, a card or a phone number (a looser rule than
-  /// EmailAt's and NumberAt's: an '@'; or 7 digits with nothing but separators between them and
-  /// a separator, '+' or '(' among them; or 15 digits in one run; a bare run of fewer digits is
-  /// an id or a version, "Gecko/20100101"), a value with an escape sequence (it could hide
-  /// either), or a key that is sensitive or escaped.
+  /// A value that may hold an e-mail address, a card or a phone number, or an escape sequence
+  /// (StringSurvey), or a key that is sensitive or escaped.
   bool may_have_pii = false;
   /// The text between the quotes of the top-level "ip" string value; npos when there is none.
   size_t ip_begin = std::string_view::npos, ip_end = std::string_view::npos;
 };
-
-enum ByteClass : uint8_t { kPlain, kDigit, kSeparator, kAt, kQuote, kBackslash };
-
-constexpr std::array<uint8_t, 256> kByteClass = [] {
-  std::array<uint8_t, 256> classes{};
-  for (int c = '0'; c <= '9'; ++c) classes[c] = kDigit;
-  for (char c : {' ', '-', '(', ')', '+'}) classes[static_cast<unsigned char>(c)] = kSeparator;
-  classes['@'] = kAt;
-  classes['"'] = kQuote;
-  classes['\\'] = kBackslash;
-  return classes;
-}();
 
 /// Surveys `json` in one pass over its bytes, without allocating. nullopt when a string is not
 /// closed. With `check_pii` false only the IP is looked for.
@@ -150,45 +136,21 @@ std::optional<Survey> SurveyObject(std::string_view json, bool check_pii) {
     }
     const bool is_ip_value = p == ip_value_quote;
     const char* const begin = ++p;
-    bool escaped = false, pii = false, decorated = false;
-    int run = 0;
-    while (true) {
-      // Most bytes are plain: skipped in a tight loop; any of them ends a run of digits.
-      const char* const plain = p;
-      while (p < end && kByteClass[static_cast<unsigned char>(*p)] == kPlain) ++p;
-      if (p != plain) {
-        run = 0;
-        decorated = false;
-      }
-      if (p >= end) return std::nullopt;
-      const uint8_t k = kByteClass[static_cast<unsigned char>(*p)];
-      if (k == kQuote) {
-        break;
-      } else if (k == kDigit) {
-        ++run;
-        pii |= run >= 15 || (run >= 7 && decorated);
-      } else if (k == kSeparator) {
-        decorated |= run > 0 || *p == '+' || *p == '(';
-      } else if (k == kAt) {
-        pii = true;
-      } else {  // a backslash: its escape sequence is skipped
-        if (end - p < 2) return std::nullopt;
-        escaped = true;
-        ++p;
-      }
-      ++p;
-    }
-    const std::string_view text(begin, p - begin);
-    ++p;                         // the closing quote
+    const StringSurvey string = SurveyString(begin, end);
+    if (string.close == nullptr) return std::nullopt;
+    const std::string_view text(begin, string.close - begin);
+    p = string.close + 1;
     if (p < end && *p == ':') {  // a key
-      if (check_pii && (escaped || PiiScrubber::IsSensitiveKey(text))) survey.may_have_pii = true;
+      if (check_pii && (string.escaped || PiiScrubber::IsSensitiveKey(text))) {
+        survey.may_have_pii = true;
+      }
       if (depth == 1 && text == "ip") ip_value_quote = p + 1;
     } else {
       if (is_ip_value) {
         survey.ip_begin = begin - start;
-        survey.ip_end = p - 1 - start;
+        survey.ip_end = string.close - start;
       }
-      if (check_pii && (pii || escaped)) survey.may_have_pii = true;
+      if (check_pii && (string.may_have_pii || string.escaped)) survey.may_have_pii = true;
     }
     // The Rewriter will go through everything (the IP too): nothing more to learn.
     if (survey.may_have_pii) return survey;
@@ -496,36 +458,74 @@ bool PiiScrubber::ScrubString(std::string_view s, std::string* out) {
   return true;
 }
 
-bool PiiScrubber::Scrub(std::string_view json, std::string* out, size_t clean_tail) const {
-  if ((!options_.scrub && !options_.truncate_ip) || json.empty() || json[0] != '{') return false;
+PiiScrubber::Decision PiiScrubber::Decide(std::string_view json, size_t clean_tail) const {
+  Decision d;
+  if ((!options_.scrub && !options_.truncate_ip) || json.empty() || json[0] != '{') return d;
   // A clean tail is whole members after a comma: what comes before it is still well formed.
   if (clean_tail >= json.size() - 1) clean_tail = 0;
   const std::optional<Survey> survey =
       SurveyObject(json.substr(0, json.size() - 1 - clean_tail), options_.scrub);
-  if (!survey) return false;  // not the JSON this expects: left alone, as the Rewriter would
+  if (!survey) return d;  // not the JSON this expects: left alone, as the Rewriter would
   const bool scrub = options_.scrub && survey->may_have_pii;
   const bool ip = options_.truncate_ip && survey->ip_begin != std::string_view::npos;
-  if (!scrub && !ip) return false;
+  if (!scrub && !ip) return d;
   const std::string_view ip_text =
       ip ? json.substr(survey->ip_begin, survey->ip_end - survey->ip_begin) : std::string_view();
   if (!scrub && ip_text.find('\\') == std::string_view::npos) {
     // Only the IP to truncate (the usual browser context): spliced in, nothing else rewritten.
     // An "ip" key that the allowlist names is kept whole.
     const auto& allowed = options_.allowed_keys;
-    if (std::find(allowed.begin(), allowed.end(), "ip") != allowed.end()) return false;
-    const std::optional<std::string> truncated = TruncateIp(ip_text);
-    if (!truncated || *truncated == ip_text) return false;
-    out->assign(json.substr(0, survey->ip_begin));
-    out->append(*truncated);
-    out->append(json.substr(survey->ip_end));
-    return true;
+    if (std::find(allowed.begin(), allowed.end(), "ip") != allowed.end()) return d;
+    std::optional<std::string> truncated = TruncateIp(ip_text);
+    if (!truncated || *truncated == ip_text) return d;
+    d.action = Decision::kSpliceIp;
+    d.ip_begin = survey->ip_begin;
+    d.ip_end = survey->ip_end;
+    d.truncated_ip = std::move(*truncated);
+    return d;
   }
+  d.action = Decision::kRewrite;
+  d.scrub = scrub;
+  return d;
+}
+
+bool PiiScrubber::Rewrite(std::string_view json, bool scrub, std::string* out) const {
   std::string rewritten;
   rewritten.reserve(json.size());
   Rewriter rewriter(json, options_, scrub, &rewritten);
   if (!rewriter.Run() || !rewriter.changed()) return false;
   *out = std::move(rewritten);
   return true;
+}
+
+bool PiiScrubber::Scrub(std::string_view json, std::string* out, size_t clean_tail) const {
+  const Decision d = Decide(json, clean_tail);
+  switch (d.action) {
+    case Decision::kNothing:
+      return false;
+    case Decision::kSpliceIp:
+      out->assign(json.substr(0, d.ip_begin));
+      out->append(d.truncated_ip);
+      out->append(json.substr(d.ip_end));
+      return true;
+    case Decision::kRewrite:
+      return Rewrite(json, d.scrub, out);
+  }
+  return false;
+}
+
+bool PiiScrubber::ScrubInPlace(std::string* json, size_t clean_tail) const {
+  const Decision d = Decide(*json, clean_tail);
+  switch (d.action) {
+    case Decision::kNothing:
+      return false;
+    case Decision::kSpliceIp:
+      json->replace(d.ip_begin, d.ip_end - d.ip_begin, d.truncated_ip);
+      return true;
+    case Decision::kRewrite:
+      return Rewrite(*json, d.scrub, json);
+  }
+  return false;
 }
 
 }  // namespace ca::ingest

@@ -45,12 +45,27 @@ class PiiScrubber {
   /// they are only looked at when something before them has to be rewritten.
   bool Scrub(std::string_view json, std::string* out, size_t clean_tail = 0) const;
 
+  /// Scrub, written over `*json` itself; returns whether it changed. A lone IP to truncate is
+  /// replaced where it stands (no copy of the rest).
+  bool ScrubInPlace(std::string* json, size_t clean_tail = 0) const;
+
   /// Scrubs one string value (the first rule above); false when nothing changed.
   static bool ScrubString(std::string_view text, std::string* out);
   /// True for a key whose values are redacted whole (the second rule above).
   static bool IsSensitiveKey(std::string_view key);
 
  private:
+  /// What Scrub has to do to a text, from one survey of it.
+  struct Decision {
+    enum Action { kNothing, kSpliceIp, kRewrite } action = kNothing;
+    size_t ip_begin = 0, ip_end = 0;  // kSpliceIp: the IP's text, to become `truncated_ip`
+    std::string truncated_ip;
+    bool scrub = false;  // kRewrite: personal data to replace (else only the IP)
+  };
+  Decision Decide(std::string_view json, size_t clean_tail) const;
+  // The Rewriter's output in `*out` (which may be `json`'s own string); false when unchanged.
+  bool Rewrite(std::string_view json, bool scrub, std::string* out) const;
+
   Options options_;
 };
 

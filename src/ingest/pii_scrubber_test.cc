@@ -1,4 +1,5 @@
 #include "ingest/pii_scrubber.h"
+#include "ingest/pii_survey.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -239,6 +240,67 @@ TEST(PiiScrubberTest, RandomObjectsStayValidJson) {
       EXPECT_EQ(out.find("a@b.io"), std::string::npos) << out;
     }
   }
+}
+
+TEST(PiiScrubberTest, ScrubInPlaceGivesWhatScrubGives) {
+  const PiiScrubber scrubber({.truncate_ip = true});
+  for (std::string text : {std::string(R"({"ip":"203.0.113.9","ua":"x"})"),
+                           std::string(R"({"ip":"2001:db8:85a3:1:2:3:4:5","n":{"ip":"1.2.3.4"}})"),
+                           std::string(R"({"ip":"1.2.3.4","mail":"a@b.io"})"),
+                           std::string(R"({"nothing":"to do"})"), std::string("not json")}) {
+    std::string expected;
+    const bool changed = scrubber.Scrub(text, &expected);
+    if (!changed) expected = text;
+    std::string in_place = text;
+    EXPECT_EQ(scrubber.ScrubInPlace(&in_place), changed) << text;
+    EXPECT_EQ(in_place, expected) << text;
+  }
+}
+
+// SurveyString must give what the bytewise survey gives, on strings made of the pieces that
+// matter (digits, separators, '@', escapes, quotes) at every length and alignment, including
+// the last bytes of the text (where it reads a padded copy).
+TEST(PiiScrubberTest, TheBlockwiseSurveyAgreesWithTheBytewiseOne) {
+  std::mt19937 rng(11);
+  const char* pieces[] = {"a",
+                          "Mozilla/5.0 ",
+                          "1",
+                          "12",
+                          "1234567",
+                          " ",
+                          "-",
+                          "(",
+                          ")",
+                          "+",
+                          "@",
+                          "\\",
+                          R"(\")",
+                          R"(\\)",
+                          ".",
+                          "\xc3\xa9",
+                          "x1",
+                          "\"",
+                          "0000000000000000"};
+  int flagged = 0, closed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 24);
+    for (int k = 0; k < n; ++k) text += pieces[rng() % std::size(pieces)];
+    if (rng() % 2) text += "\"";
+    if (rng() % 2) text += R"(,"next":"value"})";
+    const char* end = text.data() + text.size();
+    const StringSurvey fast = SurveyString(text.data(), end);
+    const StringSurvey slow = SurveyStringBytewise(text.data(), end);
+    ASSERT_EQ(fast.close, slow.close) << text;
+    if (fast.close == nullptr) continue;
+    ++closed;
+    EXPECT_EQ(fast.escaped, slow.escaped) << text;
+    EXPECT_EQ(fast.may_have_pii, slow.may_have_pii) << text;
+    flagged += slow.may_have_pii;
+  }
+  EXPECT_GT(closed, 10000);
+  EXPECT_GT(flagged, 1000);
+  EXPECT_LT(flagged, closed);
 }
 
 }  // namespace

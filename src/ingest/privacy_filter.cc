@@ -1,7 +1,5 @@
 #include "ingest/privacy_filter.h"
 
-#include <utility>
-
 namespace ca::ingest {
 
 PrivacyFilter::PrivacyFilter(const PrivacyOptions& options)
@@ -11,13 +9,9 @@ PrivacyFilter::PrivacyFilter(const PrivacyOptions& options)
                                     options.scrub_pii}) {}
 
 void PrivacyFilter::Apply(event::Event* event) const {
-  std::string out;
-  if (scrub_ && properties_.Scrub(event->properties_json, &out)) {
-    event->properties_json = std::move(out);
-  }
-  if (context_.Scrub(event->context_json, &out, event->clean_context_tail)) {
-    event->context_json = std::move(out);
-    event->clean_context_tail = 0;  // rewritten whole: its tail moved, and is clean anyway
+  if (scrub_) properties_.ScrubInPlace(&event->properties_json);
+  if (context_.ScrubInPlace(&event->context_json, event->clean_context_tail)) {
+    event->clean_context_tail = 0;  // rewritten: its tail may have moved, and is clean anyway
   }
 }
 
