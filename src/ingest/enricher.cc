@@ -139,9 +139,10 @@ struct PageFacts {
   Utm utm;
   bool url_changed = false;  // ScrubUrl removed something: store clean_url
   std::string clean_url;
-  std::string campaign;  // members of context.campaign, from utm
-  bool tagged = false;   // utm.Tagged()
-  MemoKey host_key;      // of `host`
+  std::string campaign;                     // members of context.campaign, from utm
+  bool tagged = false;                      // utm.Tagged()
+  std::optional<Channel> campaign_channel;  // ChannelOfCampaign(utm)
+  std::string site;                         // PageSiteOf the URL
 };
 
 // The members enrichment adds for a client address.
@@ -155,6 +156,7 @@ struct GeoParts {
 struct ReferrerFacts {
   std::string host;    // ReferrerHost
   std::string member;  // `"referrer_host":"..."`, or empty
+  ReferrerChannelFacts channel;
   bool changed = false;
   std::string clean;
 };
@@ -170,7 +172,6 @@ struct Memos {
   ThreadMemo<UserAgentParts> user_agents{1024};
   ThreadMemo<PageFacts> pages{8192};
   ThreadMemo<ReferrerFacts> referrers{8192};
-  ThreadMemo<Channel> channels{8192};
   ThreadMemo<GeoParts> places{16384};
 };
 
@@ -298,12 +299,14 @@ void Enricher::Keys(const RequestContext& request, const event::Event& e, Prepar
 void Enricher::Enrich(const RequestContext& request, event::Event* e) {
   Prepared prepared;
   Prepare(request, *e, &prepared);
-  Process(request, &prepared, e);
+  ProfileReuse reuse;
+  Process(request, &prepared, e, &reuse);
 }
 
 void Enricher::EnrichBatch(const RequestContext& request, std::vector<event::Event>* events) {
   // Read every context and start loading what each event will look up, then enrich them in
   // order: the cache misses of the batch's lookups overlap instead of following one another.
+  // A browser's batch is mostly one sender's: its session and profile are loaded once.
   thread_local std::vector<Prepared> prepared;
   prepared.resize(events->size());
   Memos& memos = ThreadMemos();
@@ -316,13 +319,21 @@ void Enricher::EnrichBatch(const RequestContext& request, std::vector<event::Eve
     if (geo_ != nullptr) memos.places.Prefetch(p.ip);
     const bool anonymized = (e.flags & event::kFlagAnonymized) != 0;
     if (anonymized) continue;
+    const bool same_sender = i > 0 && prepared[i - 1].scanned &&
+                             prepared[i - 1].sender.hash == p.sender.hash &&
+                             (*events)[i - 1].user_id == e.user_id;
+    if (same_sender) continue;
     if (!e.user_id.empty() || !e.anonymous_id.empty()) sessions_.Prefetch(p.sender);
     if (profiles_ != nullptr && !e.user_id.empty()) profiles_->Prefetch(e.tenant, e.user_id);
   }
-  for (size_t i = 0; i < events->size(); ++i) Process(request, &prepared[i], &(*events)[i]);
+  ProfileReuse reuse;
+  for (size_t i = 0; i < events->size(); ++i) {
+    Process(request, &prepared[i], &(*events)[i], &reuse);
+  }
 }
 
-void Enricher::Process(const RequestContext& request, Prepared* prepared, event::Event* e) {
+void Enricher::Process(const RequestContext& request, Prepared* prepared, event::Event* e,
+                       ProfileReuse* reuse) {
   thread_local simdjson::dom::parser parser;
   if (!prepared->scanned) {
     if (!ParseContextFields(e->context_json, parser, &prepared->fields)) {
@@ -410,7 +421,8 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
           AddString(&facts.campaign, "term", facts.utm.term);
           AddString(&facts.campaign, "content", facts.utm.content);
           facts.tagged = facts.utm.Tagged();
-          facts.host_key = MemoKey::Of(facts.host);
+          facts.campaign_channel = ChannelOfCampaign(facts.utm);
+          facts.site = PageSiteOf(url);
         }
         return facts;
       },
@@ -422,6 +434,7 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
         ReferrerFacts facts;
         facts.host = Clean(ReferrerHost(url));
         AddString(&facts.member, "referrer_host", facts.host);
+        facts.channel = ReferrerChannelFactsOf(url);
         facts.changed = ScrubUrl(url, &facts.clean);
         return facts;
       },
@@ -433,22 +446,9 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
   const Utm& utm = page_facts.utm;
   const std::string& referrer_host = referrer_facts.host;
   const bool has_page = !page_url.empty() || !referrer.empty();
-  // The channel is a function of the referrer and the page URL; without campaign parameters,
-  // of the referrer and the page's host alone: memoised by the keys of those.
-  Channel channel_kind;
-  if (referrer.size() > kMaxMemoKeyBytes || page_url.size() > kMaxMemoKeyBytes) {
-    channel_kind = ClassifyChannel(referrer, page_url, utm);
-  } else {
-    const MemoKey& page_side = page_facts.tagged ? prepared->page_url : page_facts.host_key;
-    const uint64_t parts[] = {prepared->referrer.low, prepared->referrer.high, page_side.low,
-                              page_side.high, page_facts.tagged};
-    const MemoKey key =
-        MemoKey::Of(std::string_view(reinterpret_cast<const char*>(parts), sizeof parts));
-    const Channel* kept = memos.channels.Find(memo_owner_, key);
-    channel_kind = kept != nullptr ? *kept
-                                   : memos.channels.Put(memo_owner_, key,
-                                                        ClassifyChannel(referrer, page_url, utm));
-  }
+  // The channel, from what the page's and the referrer's memos keep of them.
+  const Channel channel_kind = CombineChannel(page_facts.campaign_channel, referrer_facts.channel,
+                                              page_facts.site, page_facts.tagged);
   const std::string_view channel = ChannelName(channel_kind);
   if (has_page) {
     if (!fields.has(K::kCampaign)) AddObject(&add, "campaign", page_facts.campaign);
@@ -498,9 +498,14 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
       }
     }
     if (!fields.has(K::kProfile)) {
-      if (std::shared_ptr<const UserProfile> profile = profiles_->Find(e->tenant, e->user_id)) {
-        AddObject(&add, "profile", profile->members);
+      // The previous event's user (within one request, and no identify call since): its profile.
+      if (reuse->user_id != e->user_id || e->type == "identify") {
+        reuse->user_id.assign(e->user_id);
+        reuse->profile = profiles_->Find(e->tenant, e->user_id);
       }
+      if (reuse->profile) AddObject(&add, "profile", reuse->profile->members);
+    } else {
+      reuse->user_id.clear();
     }
   }
 

@@ -86,9 +86,15 @@ class Enricher {
 
  private:
   struct Prepared;  // what is read and hashed of an event before it is enriched
+  /// The last profile found while enriching one request's events (one tenant).
+  struct ProfileReuse {
+    std::string user_id;  // empty: none
+    std::shared_ptr<const UserProfile> profile;
+  };
   void Prepare(const RequestContext& request, const event::Event& e, Prepared* p) const;
   void Keys(const RequestContext& request, const event::Event& e, Prepared* p) const;
-  void Process(const RequestContext& request, Prepared* prepared, event::Event* e);
+  void Process(const RequestContext& request, Prepared* prepared, event::Event* e,
+               ProfileReuse* reuse);
 
   const UserAgentParser* const user_agents_;
   const GeoLookup* const geo_;

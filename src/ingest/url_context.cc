@@ -759,7 +759,7 @@ std::string_view ChannelName(Channel channel) {
   return "direct";
 }
 
-Channel ClassifyChannel(std::string_view referrer_url, std::string_view page_url, const Utm& utm) {
+std::optional<Channel> ChannelOfCampaign(const Utm& utm) {
   const std::string source = LowerAscii(utm.source);
   const std::string medium = LowerAscii(utm.medium);
   if (OneOf(medium, kEmailWords) || OneOf(source, kEmailWords) || source == "mailchimp") {
@@ -773,14 +773,36 @@ Channel ClassifyChannel(std::string_view referrer_url, std::string_view page_url
   for (const ClickId& id : kClickIds) {
     if (utm.click_id == id.name) return id.channel;
   }
+  return std::nullopt;
+}
+
+ReferrerChannelFacts ReferrerChannelFactsOf(std::string_view referrer_url) {
+  ReferrerChannelFacts facts;
   const std::optional<ParsedUrl> referrer = ParseUrl(referrer_url);
-  if (referrer && !referrer->host.empty()) {
-    const std::string_view host = WithoutWww(referrer->host);
-    const std::optional<ParsedUrl> page = ParseUrl(page_url);
-    const bool same_site = page && !page->host.empty() && SiteOf(host) == SiteOf(page->host);
-    if (!same_site) return ChannelOfHost(host).value_or(Channel::kReferral);
-  }
-  return utm.Tagged() ? Channel::kReferral : Channel::kDirect;
+  if (!referrer || referrer->host.empty()) return facts;
+  const std::string_view host = WithoutWww(referrer->host);
+  facts.has_host = true;
+  facts.site = std::string(SiteOf(host));
+  facts.channel = ChannelOfHost(host).value_or(Channel::kReferral);
+  return facts;
+}
+
+std::string PageSiteOf(std::string_view page_url) {
+  const std::optional<ParsedUrl> page = ParseUrl(page_url);
+  return page && !page->host.empty() ? std::string(SiteOf(page->host)) : std::string();
+}
+
+Channel CombineChannel(std::optional<Channel> campaign, const ReferrerChannelFacts& referrer,
+                       std::string_view page_site, bool tagged) {
+  if (campaign) return *campaign;
+  const bool same_site = !page_site.empty() && referrer.site == page_site;
+  if (referrer.has_host && !same_site) return referrer.channel;
+  return tagged ? Channel::kReferral : Channel::kDirect;
+}
+
+Channel ClassifyChannel(std::string_view referrer_url, std::string_view page_url, const Utm& utm) {
+  return CombineChannel(ChannelOfCampaign(utm), ReferrerChannelFactsOf(referrer_url),
+                        PageSiteOf(page_url), utm.Tagged());
 }
 
 }  // namespace ca::ingest

@@ -159,4 +159,21 @@ std::string_view ChannelName(Channel channel);
 ///    host, or one on the page's own site) -> direct.
 Channel ClassifyChannel(std::string_view referrer_url, std::string_view page_url, const Utm& utm);
 
+/// ClassifyChannel in parts, for a caller that keeps what each URL gives (enrichment memoises
+/// them per URL): ClassifyChannel(r, p, utm) is CombineChannel(ChannelOfCampaign(utm),
+/// ReferrerChannelFactsOf(r), PageSiteOf(p), utm.Tagged()).
+/// The channel the campaign parameters decide on their own (rules 1 to 4), if they do.
+std::optional<Channel> ChannelOfCampaign(const Utm& utm);
+/// What rule 5 needs of a referrer.
+struct ReferrerChannelFacts {
+  bool has_host = false;                 ///< the referrer is a URL with a host
+  std::string site;                      ///< its host's site (without `www.`)
+  Channel channel = Channel::kReferral;  ///< what its host gives when it is another site's
+};
+ReferrerChannelFacts ReferrerChannelFactsOf(std::string_view referrer_url);
+/// The site of the page's host; empty when the page URL has none.
+std::string PageSiteOf(std::string_view page_url);
+Channel CombineChannel(std::optional<Channel> campaign, const ReferrerChannelFacts& referrer,
+                       std::string_view page_site, bool tagged);
+
 }  // namespace ca::ingest
