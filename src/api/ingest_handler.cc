@@ -177,6 +177,7 @@ void IngestHandler::CommitBody(
   options.keep_rejected_raw = static_cast<bool>(on_rejected);
   options.max_future_ms = ingest::kMaxFutureMs;
   options.max_late_ms = rules ? rules->max_late_ms : 0;
+  if (enricher_ != nullptr) options.context_headroom = ingest::kContextHeadroom;
   auto batch = ingest::DecodeBatch(body, options);
   if (!batch.ok()) {
     done(batch.status());

@@ -134,6 +134,7 @@ void RunIngestBench(const IngestBenchFlags& flags) {
     ingest::DecodeOptions decode;
     decode.received_at_ms = now;
     decode.tenant = "bench";
+    if (full) decode.context_headroom = ingest::kContextHeadroom;
     auto batch = ingest::DecodeBatch(body, decode);
     if (!batch.ok()) Fail(batch.status());
     for (auto& e : batch->events) e.tenant = "bench";

@@ -542,6 +542,9 @@ std::optional<Reject> DecodeOneEvent(const Tape& t, size_t ev, const DecodeOptio
   if (corrected) e.flags |= event::kFlagClockCorrected;
   e.received_at_ms = opt.received_at_ms;
   if (props_i != 0) e.properties_json.assign(ts.properties);
+  if (opt.context_headroom > 0) {
+    e.context_json.reserve((ctx_i != 0 ? ts.context.size() : 2) + opt.context_headroom);
+  }
   if (ctx_i != 0) e.context_json.assign(ts.context);
   return std::nullopt;
 }

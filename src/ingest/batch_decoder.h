@@ -57,7 +57,13 @@ struct DecodeOptions {
   /// When > 0, an event whose (corrected) timestamp is more than max_late_ms before
   /// received_at_ms is rejected with kEventTooOld: the tenant's late-event bound.
   int64_t max_late_ms = 0;
+  /// Spare capacity given to each event's context_json: what enrichment appends then fits
+  /// without copying the context again (kContextHeadroom when an enricher follows).
+  size_t context_headroom = 0;
 };
+
+/// About what enrichment appends to a browser event's context (DecodeOptions::context_headroom).
+inline constexpr size_t kContextHeadroom = 512;
 
 /// How far ahead of the server an event's timestamp may be (DecodeOptions::max_future_ms).
 inline constexpr int64_t kMaxFutureMs = 23LL * 3600 * 1000;

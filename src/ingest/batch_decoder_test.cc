@@ -89,6 +89,20 @@ TEST(BatchDecoderTest, DecodesAFullEvent) {
       R"("user_agent":"UA","ip":"1.2.3.4","locale":"en-GB","consent":{"analytics":true}})");
 }
 
+TEST(BatchDecoderTest, ContextsGetTheHeadroomAskedFor) {
+  DecodeOptions o = Options();
+  o.context_headroom = kContextHeadroom;
+  DecodedBatch b = Decode(R"([{"type":"page_view","user_id":"u","context":{"ip":"1.2.3.4"}},)"
+                          R"({"type":"page_view","user_id":"u"}])",
+                          o);
+  ASSERT_EQ(b.events.size(), 2u);
+  EXPECT_EQ(b.events[0].context_json, R"({"ip":"1.2.3.4"})");
+  EXPECT_GE(b.events[0].context_json.capacity(),
+            b.events[0].context_json.size() + kContextHeadroom);
+  EXPECT_EQ(b.events[1].context_json, "{}");
+  EXPECT_GE(b.events[1].context_json.capacity(), 2 + kContextHeadroom);
+}
+
 TEST(BatchDecoderTest, MinifiedOutputMatchesSimdjson) {
   std::string props =
       R"({"s":"q\"b\\s\n\t\b\f\r\u0001\u001f é ☃","n":[-1,0,18446744073709551615,-9223372036854775808,)"

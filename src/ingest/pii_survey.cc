@@ -86,12 +86,18 @@ StringSurvey SurveyString(const char* const begin, const char* const end) {
     const unsigned quote = Mask(v, '"') & valid;
     const unsigned before_quote = quote != 0 ? (quote & -quote) - 1 : valid;
     if (Mask(v, '\\') & before_quote) return SurveyStringBytewise(begin, end);
-    const unsigned digits = static_cast<unsigned>(_mm_movemask_epi8(
-        _mm_and_si128(_mm_cmpgt_epi8(v, below_digits), _mm_cmplt_epi8(v, above_digits))));
-    const unsigned ats = Mask(v, '@');
-    const unsigned separators =
-        Mask(v, ' ') | Mask(v, '-') | Mask(v, '(') | Mask(v, ')') | Mask(v, '+');
-    const unsigned row = (digits | separators | ats) & before_quote;
+    const __m128i digit_bytes =
+        _mm_and_si128(_mm_cmpgt_epi8(v, below_digits), _mm_cmplt_epi8(v, above_digits));
+    const __m128i separator_bytes = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('-'))),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('(')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8(')'))),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('+'))));
+    const __m128i at_bytes = _mm_cmpeq_epi8(v, _mm_set1_epi8('@'));
+    const unsigned ats = static_cast<unsigned>(_mm_movemask_epi8(at_bytes));
+    const unsigned row = static_cast<unsigned>(_mm_movemask_epi8(
+                             _mm_or_si128(_mm_or_si128(digit_bytes, separator_bytes), at_bytes))) &
+                         before_quote;
     at |= (ats & before_quote) != 0;
     // Bit i of `seven` is set when bits i..i+6 of the two blocks' rows are; a row ending in this
     // block has i >= 10 (rows wholly in the previous block were looked at there).
