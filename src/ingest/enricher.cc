@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -306,28 +307,35 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
 void Enricher::EnrichBatch(const RequestContext& request, std::vector<event::Event>* events) {
   // Read every context and start loading what each event will look up, then enrich them in
   // order: the cache misses of the batch's lookups overlap instead of following one another.
-  // A browser's batch is mostly one sender's: its session and profile are loaded once.
+  // Every context is read and hashed first; then, while an event is enriched, the lookups of the
+  // one kPrefetchDistance places later are started, so that their cache misses overlap with the
+  // work in between. A browser's batch is mostly one sender's: its session and profile are
+  // loaded once.
+  constexpr size_t kPrefetchDistance = 6;
   thread_local std::vector<Prepared> prepared;
-  prepared.resize(events->size());
+  const size_t n = events->size();
+  prepared.resize(n);
+  for (size_t i = 0; i < n; ++i) Prepare(request, (*events)[i], &prepared[i]);
   Memos& memos = ThreadMemos();
-  for (size_t i = 0; i < events->size(); ++i) {
+  auto prefetch = [&](size_t i) {
     const event::Event& e = (*events)[i];
-    Prepared& p = prepared[i];
-    Prepare(request, e, &p);
-    if (!p.scanned) continue;
+    const Prepared& p = prepared[i];
+    if (!p.scanned) return;
     memos.pages.Prefetch(p.page_url);
+    memos.referrers.Prefetch(p.referrer);
     if (geo_ != nullptr) memos.places.Prefetch(p.ip);
-    const bool anonymized = (e.flags & event::kFlagAnonymized) != 0;
-    if (anonymized) continue;
+    if ((e.flags & event::kFlagAnonymized) != 0) return;
     const bool same_sender = i > 0 && prepared[i - 1].scanned &&
                              prepared[i - 1].sender.hash == p.sender.hash &&
                              (*events)[i - 1].user_id == e.user_id;
-    if (same_sender) continue;
+    if (same_sender) return;
     if (!e.user_id.empty() || !e.anonymous_id.empty()) sessions_.Prefetch(p.sender);
     if (profiles_ != nullptr && !e.user_id.empty()) profiles_->Prefetch(e.tenant, e.user_id);
-  }
+  };
+  for (size_t i = 0; i < std::min(n, kPrefetchDistance); ++i) prefetch(i);
   ProfileReuse reuse;
-  for (size_t i = 0; i < events->size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchDistance < n) prefetch(i + kPrefetchDistance);
     Process(request, &prepared[i], &(*events)[i], &reuse);
   }
 }
