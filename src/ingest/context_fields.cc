@@ -1,9 +1,12 @@
 #include "ingest/context_fields.h"
 
+#include <simdjson.h>
+
 #include <emmintrin.h>
 
 #include <cctype>
 #include <cstring>
+#include <utility>
 
 namespace ca::ingest {
 namespace {
@@ -180,6 +183,43 @@ bool ScanContextFields(std::string_view context_json, ContextFields* out) {
     if (key == "path" && first(2)) out->page_path = StringText(value);
     if (key == "referrer" && first(4)) out->referrer = StringText(value);
   });
+}
+
+bool ParseContextFields(std::string_view context_json, simdjson::dom::parser& parser,
+                        ContextFields* out) {
+  simdjson::dom::object context;
+  if (parser.parse(context_json.data(), context_json.size()).get_object().get(context) !=
+      simdjson::SUCCESS) {
+    return false;
+  }
+  auto string_at = [](simdjson::dom::object o, std::string_view key) {
+    std::string_view s;
+    return o[key].get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
+  };
+  *out = ContextFields();
+  using K = ContextFields;
+  static constexpr std::pair<std::string_view, K::Key> kKeys[] = {
+      {"country", K::kCountry},   {"region", K::kRegion},
+      {"browser", K::kBrowser},   {"os", K::kOs},
+      {"device", K::kDevice},     {"device_type", K::kDeviceType},
+      {"campaign", K::kCampaign}, {"referrer_host", K::kReferrerHost},
+      {"channel", K::kChannel},   {"session", K::kSession},
+      {"profile", K::kProfile}};
+  for (const auto& [key, bit] : kKeys) {
+    if (context[key].error() == simdjson::SUCCESS) out->present |= 1u << bit;
+  }
+  simdjson::dom::element device;
+  out->device_is_object = context["device"].get(device) == simdjson::SUCCESS && device.is_object();
+  out->ip = string_at(context, "ip");
+  out->user_agent = string_at(context, "user_agent");
+  if (out->user_agent.empty()) out->user_agent = string_at(context, "userAgent");
+  simdjson::dom::object page;
+  if (context["page"].get_object().get(page) == simdjson::SUCCESS) {
+    out->page_url = string_at(page, "url");
+    out->page_path = string_at(page, "path");
+    out->referrer = string_at(page, "referrer");
+  }
+  return true;
 }
 
 }  // namespace ca::ingest

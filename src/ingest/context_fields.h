@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <string_view>
 
+namespace simdjson::dom {
+class parser;
+}  // namespace simdjson::dom
+
 namespace ca::ingest {
 
 /// What enrichment reads of an event's context: the texts it derives members from and which of
@@ -39,5 +43,10 @@ struct ContextFields {
 /// given twice, the last counts, as with the decoder. Strings must not contain a raw '"' (JSON
 /// has none unescaped).
 bool ScanContextFields(std::string_view context_json, ContextFields* out);
+
+/// The same read with a JSON parser, for any JSON object (escapes too): the views are into
+/// `parser`'s buffers, valid until it parses again. False when the text is not an object.
+bool ParseContextFields(std::string_view context_json, simdjson::dom::parser& parser,
+                        ContextFields* out);
 
 }  // namespace ca::ingest

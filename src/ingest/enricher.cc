@@ -181,39 +181,6 @@ Memos& ThreadMemos() {
   return memos;
 }
 
-// Reads ContextFields with a JSON parser, for contexts ScanContextFields leaves alone; the views
-// are into `parser`'s buffers.
-bool ParseContextFields(std::string_view json, simdjson::dom::parser& parser, ContextFields* out) {
-  object context;
-  if (parser.parse(json.data(), json.size()).get_object().get(context) != simdjson::SUCCESS) {
-    return false;
-  }
-  *out = ContextFields();
-  using K = ContextFields;
-  static constexpr std::pair<std::string_view, K::Key> kKeys[] = {
-      {"country", K::kCountry},   {"region", K::kRegion},
-      {"browser", K::kBrowser},   {"os", K::kOs},
-      {"device", K::kDevice},     {"device_type", K::kDeviceType},
-      {"campaign", K::kCampaign}, {"referrer_host", K::kReferrerHost},
-      {"channel", K::kChannel},   {"session", K::kSession},
-      {"profile", K::kProfile}};
-  for (const auto& [key, bit] : kKeys) {
-    if (context[key].error() == simdjson::SUCCESS) out->present |= 1u << bit;
-  }
-  element device;
-  out->device_is_object = context["device"].get(device) == simdjson::SUCCESS && device.is_object();
-  out->ip = StringAt(context, "ip");
-  out->user_agent = StringAt(context, "user_agent");
-  if (out->user_agent.empty()) out->user_agent = StringAt(context, "userAgent");
-  object page;
-  if (context["page"].get_object().get(page) == simdjson::SUCCESS) {
-    out->page_url = StringAt(page, "url");
-    out->page_path = StringAt(page, "path");
-    out->referrer = StringAt(page, "referrer");
-  }
-  return true;
-}
-
 }  // namespace
 
 UserProfile ProfileFromTraits(std::string_view traits_json) {
