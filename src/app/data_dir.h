@@ -13,6 +13,8 @@ struct DataDir {
   std::string store() const { return io::JoinPath(root, "store"); }
   std::string state_db() const { return io::JoinPath(root, "state.db"); }
   std::string lock_file() const { return io::JoinPath(root, "LOCK"); }
+  /// Open sessions kept from the last stop to the next start (docs/formats/sessions.md).
+  std::string sessions() const { return io::JoinPath(root, "sessions"); }
 };
 
 }  // namespace ca::app

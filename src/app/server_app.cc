@@ -260,6 +260,21 @@ Status ServerApp::LoadEnrichment(const Config& config, Parts* parts) {
   parts->profiles = std::make_unique<services::UserProfileService>(parts->state.get());
   parts->enricher = std::make_unique<ingest::Enricher>(parts->user_agents.get(), parts->geo.get(),
                                                        parts->profiles.get());
+  // The sessions the last stop kept: visits going on across a restart stay one session. They are
+  // taken in once (the file is removed), so that a crash later never brings back stale ones.
+  io::Env* env = io::Env::Default();
+  const std::string sessions = DataDir{config.data}.sessions();
+  if (Status s = parts->enricher->sessions().Load(env, sessions, NowMillis()); !s.ok()) {
+    spdlog::warn("enrichment: open sessions not restored, new ones start: {}", s.ToString());
+  } else if (env->FileExists(sessions)) {
+    spdlog::info("enrichment: {} open sessions restored",
+                 parts->enricher->sessions().open_sessions());
+  }
+  if (env->FileExists(sessions)) {
+    if (Status s = env->RemoveFile(sessions); !s.ok()) {
+      spdlog::warn("enrichment: {}", s.ToString());
+    }
+  }
   return Status::Ok();
 }
 
@@ -556,6 +571,13 @@ Status ServerApp::Shutdown() {
   std::unique_ptr<Parts> parts = std::move(parts_);
   parts->server->Shutdown(std::chrono::milliseconds(config_.shutdown_grace_ms));
   parts->server->Wait();
+  // No request is in flight: the open sessions are kept for the next start.
+  if (Status s = parts->enricher->sessions().Save(io::Env::Default(),
+                                                  DataDir{config_.data}.sessions(), NowMillis());
+      !s.ok()) {
+    spdlog::warn("enrichment: open sessions not kept, they restart with the server: {}",
+                 s.ToString());
+  }
   parts->live->Stop();
   // The last records of the server's own requests go in before the WAL closes.
   parts->task_sink->Set(nullptr);

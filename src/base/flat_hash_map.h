@@ -67,6 +67,15 @@ class FlatHashMap {
     }
   }
 
+  /// Calls `visit(hash, const Value&)` for every entry (hash as given to FindOrInsert, but 1
+  /// for 0).
+  template <typename Visit>
+  void ForEachEntry(Visit visit) const {
+    for (const Slot& slot : slots_) {
+      if (slot.hash != 0) visit(slot.hash, slot.value);
+    }
+  }
+
   /// Hints the processor to load the slot `hash` starts its probe at.
   void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[NonZero(hash) & mask()]); }
 

@@ -83,6 +83,7 @@ class Enricher {
   void EnrichBatch(const RequestContext& request, std::vector<event::Event>* events);
 
   const Sessionizer& sessions() const { return sessions_; }
+  Sessionizer& sessions() { return sessions_; }
 
  private:
   struct Prepared;  // what is read and hashed of an event before it is enriched

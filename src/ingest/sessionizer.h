@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "base/flat_hash_map.h"
+#include "base/status.h"
+#include "io/env.h"
 
 namespace ca::ingest {
 
@@ -63,6 +65,15 @@ class Sessionizer {
   void Prefetch(const SenderKey& sender) const;
 
   size_t open_sessions() const;
+
+  /// Writes the sessions that may still be going on (their last event received within the gap
+  /// of `now_ms`) to `path` (docs/formats/sessions.md), atomically: a server stopping keeps them
+  /// for its next start, so that a restart does not cut its users' visits in two.
+  Status Save(io::Env* env, const std::string& path, int64_t now_ms) const;
+  /// Takes in the sessions of a file Save wrote, leaving out those idle for longer than the gap
+  /// by `now_ms`. A missing file is no error; a damaged one is kCorruption naming it (nothing is
+  /// taken in).
+  Status Load(io::Env* env, const std::string& path, int64_t now_ms);
 
  private:
   struct Open {

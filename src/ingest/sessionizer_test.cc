@@ -1,6 +1,9 @@
 #include "ingest/sessionizer.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include <string>
 #include <thread>
@@ -112,6 +115,65 @@ TEST(SessionizerTest, ConcurrentSendersEachGetOneSession) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(s.open_sessions(), 8u);
+}
+
+class SessionizerFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = ::testing::TempDir() + "ca_sessions_XXXXXX";
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/sessions";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  io::Env* env_ = io::Env::Default();
+  std::string dir_, path_;
+};
+
+TEST_F(SessionizerFileTest, VisitsGoingOnAcrossARestartStayOneSession) {
+  Sessionizer before;
+  const Sessionizer::Rendered going_on = before.Assign("acme", "u1", kT0, kT0, Entry("/jobs"));
+  const Sessionizer::Rendered idle =
+      before.Assign("acme", "u2", kT0 - 120 * kMinute, kT0 - 120 * kMinute, Entry("/old"));
+  ASSERT_TRUE(before.Save(env_, path_, kT0 + kMinute).ok());
+
+  Sessionizer after;
+  ASSERT_TRUE(after.Load(env_, path_, kT0 + 5 * kMinute).ok());
+  EXPECT_EQ(after.open_sessions(), 1u);  // u2's was idle longer than the gap
+  const Sessionizer::Rendered next =
+      after.Assign("acme", "u1", kT0 + 10 * kMinute, kT0 + 10 * kMinute, Entry("/other"));
+  EXPECT_EQ(next.id, going_on.id);
+  EXPECT_EQ(EntryPath(next), "/jobs");
+  const Sessionizer::Rendered fresh =
+      after.Assign("acme", "u2", kT0 + 10 * kMinute, kT0 + 10 * kMinute, Entry("/new"));
+  EXPECT_NE(fresh.id, idle.id);
+  EXPECT_EQ(EntryPath(fresh), "/new");
+
+  // Loaded long after the stop: nothing is still going on.
+  Sessionizer much_later;
+  ASSERT_TRUE(much_later.Load(env_, path_, kT0 + 60 * kMinute).ok());
+  EXPECT_EQ(much_later.open_sessions(), 0u);
+}
+
+TEST_F(SessionizerFileTest, AMissingFileIsNoErrorAndADamagedOneTakesNothingIn) {
+  Sessionizer s;
+  EXPECT_TRUE(s.Load(env_, path_, kT0).ok());
+  Sessionizer saved;
+  saved.Assign("acme", "u1", kT0, kT0, Entry("/jobs"));
+  ASSERT_TRUE(saved.Save(env_, path_, kT0).ok());
+  auto file = io::ReadFileToString(env_, path_);
+  ASSERT_TRUE(file.ok());
+  for (size_t at : {size_t{0}, size_t{9}, file->size() / 2, file->size() - 1}) {
+    std::string damaged = *file;
+    damaged[at] ^= 0x20;
+    ASSERT_TRUE(io::WriteFileAtomically(env_, path_, damaged).ok());
+    const Status loaded = s.Load(env_, path_, kT0);
+    EXPECT_EQ(loaded.code(), ErrorCode::kCorruption) << at;
+    EXPECT_NE(loaded.message().find(path_), std::string::npos);
+    EXPECT_EQ(s.open_sessions(), 0u);
+  }
+  ASSERT_TRUE(io::WriteFileAtomically(env_, path_, file->substr(0, file->size() - 3)).ok());
+  EXPECT_EQ(s.Load(env_, path_, kT0).code(), ErrorCode::kCorruption);
 }
 
 }  // namespace

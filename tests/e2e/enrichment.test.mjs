@@ -158,6 +158,37 @@ describe('enrichment, consent, suppression and late events', { timeout: 180000 }
       assert.equal(res.body.rejected[0].index, 0);
     }));
 
+  test('a visit going on across a restart stays one session; after a crash a new one starts',
+    withDiagnostics(async () => {
+      const user = `restart-${newEventId('u')}`;
+      const now = Date.now();
+      const page = (id, ts, url) => ({ event_id: newEventId(id), type: 'page_view', user_id: user,
+        timestamp: ts, context: { page: { url, referrer: 'https://www.google.com/' } } });
+      const first = page('before', now - 120000, 'https://jobs.example/jobs/7');
+      let res = await postEvents(server, { events: [first] }, { key: key.write_key });
+      assert.equal(res.body.accepted, 1, show(res));
+      const a = await storedEvent(server, key.secret_key, first.event_id);
+
+      await server.stop();  // SIGTERM: the open sessions are kept
+      server = await Server.start({ dataDir, env: { CA_ENRICH_GEO_DB: geoDb }, label: 'enrich-3' });
+      const second = page('after', now - 60000, 'https://jobs.example/jobs/8');
+      res = await postEvents(server, { events: [second] }, { key: key.write_key });
+      assert.equal(res.body.accepted, 1, show(res));
+      const b = await storedEvent(server, key.secret_key, second.event_id);
+      assert.equal(b.session_id, a.session_id, 'the same visit, a minute later, across the restart');
+      assert.equal(b.context.session.entry_path, '/jobs/7');
+      assert.equal(b.context.session.channel, 'search');
+
+      await server.kill();  // a crash keeps nothing: the next event starts a session
+      server = await Server.start({ dataDir, env: { CA_ENRICH_GEO_DB: geoDb }, label: 'enrich-4' });
+      const third = page('crash', now - 30000, 'https://jobs.example/jobs/9');
+      res = await postEvents(server, { events: [third] }, { key: key.write_key });
+      assert.equal(res.body.accepted, 1, show(res));
+      const c = await storedEvent(server, key.secret_key, third.event_id);
+      assert.notEqual(c.session_id, a.session_id);
+      assert.equal(c.context.session.entry_path, '/jobs/9');
+    }));
+
   test('the real DB-IP database from npm gives countries (scripts/geo-db.sh)',
     { skip: process.env.CA_E2E_GEO_DB ? false : 'CA_E2E_GEO_DB is not set (./scripts/test sets it)' },
     withDiagnostics(async () => {
