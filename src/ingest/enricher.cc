@@ -272,12 +272,10 @@ void Enricher::Enrich(const RequestContext& request, event::Event* e) {
 }
 
 void Enricher::EnrichBatch(const RequestContext& request, std::vector<event::Event>* events) {
-  // Read every context and start loading what each event will look up, then enrich them in
-  // order: the cache misses of the batch's lookups overlap instead of following one another.
   // Every context is read and hashed first; then, while an event is enriched, the lookups of the
   // one kPrefetchDistance places later are started, so that their cache misses overlap with the
-  // work in between. A browser's batch is mostly one sender's: its session and profile are
-  // loaded once.
+  // work in between instead of following one another. A browser's batch is mostly one sender's:
+  // its session and profile are loaded once.
   constexpr size_t kPrefetchDistance = 6;
   thread_local std::vector<Prepared> prepared;
   const size_t n = events->size();
