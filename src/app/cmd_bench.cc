@@ -28,6 +28,7 @@
 #include "ingest/batch_decoder.h"
 #include "ingest/enricher.h"
 #include "ingest/ingest_pipeline.h"
+#include "ingest/lanes.h"
 #include "ingest/tenant_rules.h"
 #include "query/executor.h"
 #include "query/spec.h"
@@ -64,6 +65,9 @@ struct IngestBenchFlags {
   /// or "visits" (browsers' own batches: NativeBatchOfVisits).
   std::string context = "simple";
   std::string geo_db;
+  /// Hand every durable event to the lanes, as the server does for its live views (a consumer
+  /// that only counts them): what the lanes add to ingest.
+  bool lanes = false;
 };
 
 // Decode + validate + dedup + WAL append on one producer thread, the WAL's own thread beside it.
@@ -87,6 +91,13 @@ void RunIngestBench(const IngestBenchFlags& flags) {
   privacy.scrub_pii = full;
   privacy.keep_raw_ip = !full;
   ingest::IngestPipeline pipeline(wal->get(), 7LL * 24 * 3600 * 1000, 4'000'000'000, privacy);
+  std::atomic<uint64_t> delivered{0};
+  std::unique_ptr<ingest::LaneDispatcher> lanes;
+  if (flags.lanes) {
+    lanes = std::make_unique<ingest::LaneDispatcher>(ingest::LaneDispatcher::Options());
+    lanes->Subscribe([&delivered](const event::Event&, ingest::Lane) { ++delivered; });
+    pipeline.SetLanes(lanes.get());
+  }
   // The full pipeline's sources, as the server loads them.
   std::unique_ptr<ingest::UserAgentParser> user_agents;
   std::unique_ptr<ingest::GeoLookup> geo;
@@ -153,6 +164,7 @@ void RunIngestBench(const IngestBenchFlags& flags) {
     });
   }
   if (Status s = (*wal)->Close(); !s.ok()) Fail(s);
+  if (lanes) lanes->Drain();
   const double seconds = (MonotonicNanos() - started) / 1e9;
   const double cpu = CpuSeconds() - cpu_before;
   const uint64_t events = batches * flags.batch;
@@ -166,6 +178,8 @@ void RunIngestBench(const IngestBenchFlags& flags) {
       {"stages", flags.stages},
       {"context", flags.context},
       {"geo", !flags.geo_db.empty()},
+      {"lanes", flags.lanes},
+      {"delivered_to_lanes", delivered.load()},
       {"seconds", seconds},
       {"events_per_second", events / seconds},
       {"cpu_seconds", cpu},
@@ -575,6 +589,8 @@ void AddBenchCommand(CLI::App* app) {
       ->check(CLI::IsMember({"simple", "browser", "visits"}))
       ->capture_default_str();
   ingest_cmd->add_option("--geo-db", ingest_flags->geo_db, "MaxMind DB for --stages full");
+  ingest_cmd->add_flag("--lanes", ingest_flags->lanes,
+                       "hand durable events to the lanes, as the server does (its live views)");
   ingest_cmd->callback([ingest_flags] { RunIngestBench(*ingest_flags); });
 
   auto http_flags = std::make_shared<HttpBenchFlags>();

@@ -20,8 +20,7 @@ constexpr int64_t kExpiryEveryMs = 60'000;
 struct IngestPipeline::Pending {
   std::vector<DedupIndex::Key> keys;  // of each event of the batch
   std::vector<uint32_t> inserted;     // positions of the events that were new and are being written
-  std::vector<std::string> records;   // the inserted events, encoded, for the lanes (if any)
-  std::vector<Lane> lanes;
+  std::shared_ptr<EncodedBatch> for_lanes;  // the inserted events, encoded (when lanes listen)
   Receipt receipt;
   Done done;
 };
@@ -100,11 +99,16 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
     pending->inserted.push_back(i);
     payloads.emplace_back(encoded.data() + spans[i].first, spans[i].second);
   }
-  if (lanes_ != nullptr && lanes_->has_consumers()) {
+  if (lanes_ != nullptr && lanes_->has_consumers() && !pending->inserted.empty()) {
+    auto batch = std::make_shared<EncodedBatch>();
+    batch->bytes.reserve(encoded.size());
+    batch->records.reserve(pending->inserted.size());
     for (uint32_t i : pending->inserted) {
-      pending->records.emplace_back(encoded.data() + spans[i].first, spans[i].second);
-      pending->lanes.push_back(lanes_->LaneOf(events[i]));
+      batch->records.push_back({static_cast<uint32_t>(batch->bytes.size()),
+                                static_cast<uint32_t>(spans[i].second), lanes_->LaneOf(events[i])});
+      batch->bytes.append(encoded, spans[i].first, spans[i].second);
     }
+    pending->for_lanes = std::move(batch);
   }
   pending->receipt.accepted = static_cast<uint32_t>(pending->inserted.size());
   MaybeTrim();
@@ -135,7 +139,7 @@ void IngestPipeline::Finish(const std::shared_ptr<Pending>& pending, const Statu
     }
   }
   if (status.ok()) {
-    if (!pending->records.empty()) lanes_->Publish(std::move(pending->records), pending->lanes);
+    if (pending->for_lanes) lanes_->Publish(std::move(pending->for_lanes));
     pending->done(std::move(pending->receipt));
   } else {
     pending->done(status);

@@ -261,6 +261,24 @@ TEST_F(IngestPipelineTest, ARealtimeEventOvertakesABacklogOfBatchEvents) {
   Close();
 }
 
+TEST_F(IngestPipelineTest, TheLanesGetEachNewEventOnceAndNoDuplicate) {
+  Open();
+  LaneDispatcher lanes(LaneDispatcher::Options{});
+  std::mutex mu;
+  std::vector<std::string> seen;
+  lanes.Subscribe([&](const event::Event& e, Lane) {
+    std::lock_guard lock(mu);
+    seen.push_back(e.event_id + "/" + e.type);
+  });
+  pipeline_->SetLanes(&lanes);
+  ASSERT_TRUE(CommitAndWait(*pipeline_, Batch({"a", "b"})).ok());
+  ASSERT_TRUE(CommitAndWait(*pipeline_, Batch({"b", "c", "c"})).ok());
+  lanes.Drain();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a/page_view", "b/page_view", "c/page_view"}));
+  Close();
+}
+
 TEST(LaneDispatcherTest, MemoryStaysBoundedByDroppingBatchEventsFirst) {
   LaneDispatcher::Options options;
   options.max_bytes = 10'000;

@@ -37,12 +37,13 @@ Lane LaneDispatcher::LaneOf(const event::Event& event) const {
              : Lane::kBatch;
 }
 
-void LaneDispatcher::Publish(std::vector<std::string> records, const std::vector<Lane>& lanes) {
+void LaneDispatcher::Publish(std::shared_ptr<const EncodedBatch> batch) {
   {
     std::lock_guard lock(mu_);
-    for (size_t i = 0; i < records.size(); ++i) {
-      bytes_ += records[i].size();
-      (lanes[i] == Lane::kRealtime ? realtime_ : batch_).push_back(std::move(records[i]));
+    for (uint32_t i = 0; i < batch->records.size(); ++i) {
+      const Entry entry{batch, i};
+      bytes_ += entry.size();
+      (batch->records[i].lane == Lane::kRealtime ? realtime_ : batch_).push_back(entry);
     }
     while (bytes_ > options_.max_bytes && !batch_.empty()) {
       bytes_ -= batch_.front().size();
@@ -53,20 +54,31 @@ void LaneDispatcher::Publish(std::vector<std::string> records, const std::vector
   wake_.notify_one();
 }
 
+void LaneDispatcher::Publish(const std::vector<std::string>& records,
+                             const std::vector<Lane>& lanes) {
+  auto batch = std::make_shared<EncodedBatch>();
+  for (size_t i = 0; i < records.size(); ++i) {
+    batch->records.push_back({static_cast<uint32_t>(batch->bytes.size()),
+                              static_cast<uint32_t>(records[i].size()), lanes[i]});
+    batch->bytes.append(records[i]);
+  }
+  Publish(std::move(batch));
+}
+
 void LaneDispatcher::Run() {
   event::Event e;
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [&] { return stop_ || !realtime_.empty() || !batch_.empty(); });
     if (stop_) return;
-    std::deque<std::string>& from = !realtime_.empty() ? realtime_ : batch_;
+    std::deque<Entry>& from = !realtime_.empty() ? realtime_ : batch_;
     const Lane lane = &from == &realtime_ ? Lane::kRealtime : Lane::kBatch;
-    std::string record = std::move(from.front());
+    const Entry entry = std::move(from.front());
     from.pop_front();
-    bytes_ -= record.size();
+    bytes_ -= entry.size();
     busy_ = true;
     lock.unlock();
-    if (Status s = event::DecodeEventInto(record, &e); s.ok()) {
+    if (Status s = event::DecodeEventInto(entry.batch->record(entry.index), &e); s.ok()) {
       for (const Consumer& consumer : consumers_) consumer(e, lane);
     } else {
       spdlog::error("lanes: undecodable record: {}", s.ToString());

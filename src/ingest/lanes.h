@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -18,6 +19,20 @@ namespace ca::ingest {
 /// The two lanes of DESIGN.md's queue: real-time events reach the consumers ahead of any backlog
 /// of batch events.
 enum class Lane : uint8_t { kRealtime, kBatch };
+
+/// The durable events of one commit, encoded back to back (event::EncodeEvent): the lanes' entries
+/// share it, so handing a request's events to the lanes costs one copy and one allocation.
+struct EncodedBatch {
+  std::string bytes;
+  struct Record {
+    uint32_t offset = 0, size = 0;  // in `bytes`
+    Lane lane = Lane::kBatch;
+  };
+  std::vector<Record> records;
+  std::string_view record(size_t i) const {
+    return std::string_view(bytes).substr(records[i].offset, records[i].size);
+  }
+};
 
 /// The built-in real-time types: applications, interviews and offers.
 const std::unordered_set<std::string>& DefaultRealtimeTypes();
@@ -48,8 +63,10 @@ class LaneDispatcher {
   bool has_consumers() const { return !consumers_.empty(); }
 
   Lane LaneOf(const event::Event& event) const;
-  /// Queues durable events (each encoded by event::EncodeEvent) with the lane of each.
-  void Publish(std::vector<std::string> records, const std::vector<Lane>& lanes);
+  /// Queues durable events with the lane of each.
+  void Publish(std::shared_ptr<const EncodedBatch> batch);
+  /// The same for events encoded one by one (tests).
+  void Publish(const std::vector<std::string>& records, const std::vector<Lane>& lanes);
 
   /// Waiting bytes are past half the bound: ingest should push back.
   bool backlogged() const;
@@ -64,11 +81,16 @@ class LaneDispatcher {
   std::vector<Consumer> consumers_;
   mutable std::mutex mu_;
   std::condition_variable wake_, idle_;
-  std::deque<std::string> realtime_, batch_;  // guarded by mu_
-  size_t bytes_ = 0;                          // guarded by mu_
-  uint64_t dropped_ = 0;                      // guarded by mu_
-  bool busy_ = false;                         // guarded by mu_: a consumer call is running
-  bool stop_ = false;                         // guarded by mu_
+  struct Entry {
+    std::shared_ptr<const EncodedBatch> batch;
+    uint32_t index = 0;
+    size_t size() const { return batch->records[index].size; }
+  };
+  std::deque<Entry> realtime_, batch_;  // guarded by mu_
+  size_t bytes_ = 0;                    // guarded by mu_
+  uint64_t dropped_ = 0;                // guarded by mu_
+  bool busy_ = false;                   // guarded by mu_: a consumer call is running
+  bool stop_ = false;                   // guarded by mu_
   std::thread thread_;
 };
 
