@@ -12,6 +12,7 @@
 #include "base/crc32c.h"
 #include "base/result.h"
 #include "event/json_string.h"
+#include "ingest/tenant_key.h"
 
 namespace ca::ingest {
 
@@ -19,9 +20,7 @@ Sessionizer::Sessionizer() : Sessionizer(Options()) {}
 Sessionizer::Sessionizer(Options options) : options_(options) {}
 
 Sessionizer::SenderKey Sessionizer::KeyOf(std::string_view tenant, std::string_view sender) {
-  const uint64_t tenant_hash = XXH3_64bits(tenant.data(), tenant.size());
-  return {XXH3_64bits_withSeed(sender.data(), sender.size(), tenant_hash),
-          XXH3_64bits_withSeed(sender.data(), sender.size(), ~tenant_hash)};
+  return {TenantKeyHash(tenant, sender), TenantKeyCheck(tenant, sender)};
 }
 
 Sessionizer::Rendered Sessionizer::Assign(std::string_view tenant, std::string_view sender,

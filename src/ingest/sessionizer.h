@@ -48,7 +48,7 @@ class Sessionizer {
   /// Who sent an event: the tenant and the sender's id, hashed (KeyOf).
   struct SenderKey {
     uint64_t hash = 0;   // TenantKeyHash: picks the slot and seeds the session id
-    uint64_t check = 0;  // a second hash of the same, telling two senders with one `hash` apart
+    uint64_t check = 0;  // TenantKeyCheck: tells two senders with one `hash` apart
   };
   static SenderKey KeyOf(std::string_view tenant, std::string_view sender);
 

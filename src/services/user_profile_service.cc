@@ -1,7 +1,6 @@
 #include "services/user_profile_service.h"
 
 #include <spdlog/spdlog.h>
-#include <xxhash.h>
 
 #include <utility>
 
@@ -17,16 +16,6 @@ UserProfileService::UserProfileService(state::StateStore* store, int64_t ttl_ms,
       max_entries_(max_entries),
       now_ms_(now_ms ? std::move(now_ms) : std::function<int64_t()>(NowMillis)) {}
 
-namespace {
-
-// The second hash of an entry (Entry::check).
-uint64_t CheckOf(std::string_view tenant, std::string_view user_id) {
-  return XXH3_64bits_withSeed(user_id.data(), user_id.size(),
-                              ~XXH3_64bits(tenant.data(), tenant.size()));
-}
-
-}  // namespace
-
 void UserProfileService::Prefetch(std::string_view tenant, std::string_view user_id) {
   const uint64_t hash = ingest::TenantKeyHash(tenant, user_id);
   std::lock_guard lock(mu_);
@@ -36,7 +25,7 @@ void UserProfileService::Prefetch(std::string_view tenant, std::string_view user
 std::shared_ptr<const ingest::UserProfile> UserProfileService::Find(std::string_view tenant,
                                                                     std::string_view user_id) {
   const uint64_t hash = ingest::TenantKeyHash(tenant, user_id);
-  const uint64_t check = CheckOf(tenant, user_id);
+  const uint64_t check = ingest::TenantKeyCheck(tenant, user_id);
   const int64_t now = now_ms_();
   {
     std::lock_guard lock(mu_);

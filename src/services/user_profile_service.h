@@ -32,7 +32,7 @@ class UserProfileService : public ingest::UserProfiles {
 
  private:
   struct Entry {
-    uint64_t check = 0;  // a second hash of tenant and user: tells two users with one key apart
+    uint64_t check = 0;  // ingest::TenantKeyCheck: tells two users with one key apart
     std::shared_ptr<const ingest::UserProfile> profile;
     int64_t loaded_at_ms = 0;
     bool stale = false;  // an identify call changed the traits
