@@ -59,14 +59,6 @@ class FlatHashMap {
     return before - size_;
   }
 
-  /// Calls `visit(const Value&)` for every entry.
-  template <typename Visit>
-  void ForEach(Visit visit) const {
-    for (const Slot& slot : slots_) {
-      if (slot.hash != 0) visit(slot.value);
-    }
-  }
-
   /// Calls `visit(hash, const Value&)` for every entry (hash as given to FindOrInsert, but 1
   /// for 0).
   template <typename Visit>

@@ -49,7 +49,7 @@ TEST(FlatHashMapTest, EraseIfKeepsTheRestFindableAndAgreesWithAMap) {
     EXPECT_EQ(*found, value);
   }
   size_t visited = 0;
-  map.ForEach([&](int v) {
+  map.ForEachEntry([&](uint64_t, int v) {
     EXPECT_NE(v % 3, 0);
     ++visited;
   });

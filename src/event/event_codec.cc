@@ -167,9 +167,7 @@ std::string EventToJson(const Event& e) {
   out.reserve(128 + e.properties_json.size() + e.context_json.size());
   auto field = [&out](std::string_view name, std::string_view value) {
     if (out.size() > 1) out.push_back(',');
-    AppendJsonString(name, &out);
-    out.push_back(':');
-    AppendJsonString(value, &out);
+    AppendJsonMember(name, value, &out);
   };
   out.push_back('{');
   field("event_id", e.event_id);

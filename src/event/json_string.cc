@@ -39,6 +39,12 @@ size_t FirstToEscape(std::string_view s) {
 
 }  // namespace
 
+void AppendJsonMember(std::string_view key, std::string_view value, std::string* out) {
+  AppendJsonString(key, out);
+  out->push_back(':');
+  AppendJsonString(value, out);
+}
+
 size_t JsonStringSize(std::string_view s) {
   size_t n = s.size() + 2;
   for (size_t i = FirstToEscape(s); i < s.size(); ++i) {

@@ -58,9 +58,7 @@ std::optional<int64_t> TimeOf(element value) {
 void AddString(std::string* out, std::string_view key, std::string_view value) {
   if (value.empty()) return;
   if (!out->empty()) out->push_back(',');
-  event::AppendJsonString(key, out);
-  out->push_back(':');
-  event::AppendJsonString(value, out);
+  event::AppendJsonMember(key, value, out);
 }
 
 // Appends a rendered member (`"key":value`), with a comma when `out` already has members.

@@ -88,9 +88,7 @@ void Sessionizer::RenderMembersAfterId(const SessionSeed& seed, std::string* out
   auto add = [&](std::string_view key, std::string_view value) {
     if (value.empty()) return;
     out->push_back(',');
-    event::AppendJsonString(key, out);
-    out->push_back(':');
-    event::AppendJsonString(value, out);
+    event::AppendJsonMember(key, value, out);
   };
   add("entry_path", seed.entry_path);
   add("referrer_host", seed.referrer_host);
@@ -116,7 +114,7 @@ void Sessionizer::MakeRoom(Shard& shard, int64_t now_ms) {
   if (shard.open.size() < options_.max_senders / kShards) return;
   std::vector<int64_t> touched;
   touched.reserve(shard.open.size());
-  shard.open.ForEach([&](const Open& s) { touched.push_back(s.touched_at_ms); });
+  shard.open.ForEachEntry([&](uint64_t, const Open& s) { touched.push_back(s.touched_at_ms); });
   auto middle = touched.begin() + static_cast<std::ptrdiff_t>(touched.size() / 2);
   std::nth_element(touched.begin(), middle, touched.end());
   const int64_t cutoff = *middle;
