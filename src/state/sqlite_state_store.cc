@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -322,13 +323,41 @@ ErrorCode CodeFor(int rc) {
   }
 }
 
+/// A prepared statement, finalized when it goes out of scope, or, when it came from the
+/// connection's StatementCache, reset and handed back for the next use.
 class Statement {
  public:
-  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_),
+        stmt_(std::exchange(other.stmt_, nullptr)),
+        path_(other.path_),
+        lent_(std::exchange(other.lent_, nullptr)) {}
   Statement& operator=(Statement&&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement() {
+    if (lent_ == nullptr) {
+      sqlite3_finalize(stmt_);
+      return;
+    }
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *lent_ = false;
+  }
 
+  /// Prepares `sql` for this statement alone. `path` names the store in errors and must
+  /// outlive the statement.
   static Result<Statement> Prepare(sqlite3* db, std::string_view sql, std::string_view path) {
+    CA_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, PrepareRaw(db, sql, path));
+    return Statement(db, stmt, path, nullptr);
+  }
+
+  /// Wraps a cached statement; `lent` is set while this object uses it.
+  static Statement Borrow(sqlite3* db, sqlite3_stmt* stmt, std::string_view path, bool* lent) {
+    *lent = true;
+    return Statement(db, stmt, path, lent);
+  }
+
+  static Result<sqlite3_stmt*> PrepareRaw(sqlite3* db, std::string_view sql,
+                                          std::string_view path) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
     if (rc != SQLITE_OK) {
@@ -336,7 +365,7 @@ class Statement {
       return Status(CodeFor(rc), std::string("state store ") + std::string(path) +
                                      ": prepare failed: " + sqlite3_errmsg(db));
     }
-    return Statement(db, stmt, path);
+    return stmt;
   }
 
   void BindText(int index, std::string_view value) {
@@ -353,7 +382,7 @@ class Statement {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    return Status(CodeFor(rc), "state store " + path_ + ": " + sqlite3_errmsg(db_));
+    return Status(CodeFor(rc), "state store " + std::string(path_) + ": " + sqlite3_errmsg(db_));
   }
 
   int64_t ColumnInt64(int index) { return sqlite3_column_int64(stmt_, index); }
@@ -366,18 +395,66 @@ class Statement {
   }
 
  private:
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view path)
-      : db_(db), stmt_(stmt), path_(path) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view path, bool* lent)
+      : db_(db), stmt_(stmt), path_(path), lent_(lent) {}
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
-  std::string path_;
+  std::string_view path_;
+  bool* lent_ = nullptr;  // The cache entry's in-use flag, or null for an own statement.
+};
+
+/// The connection's prepared statements by SQL text. Preparing parses and plans the SQL, which
+/// costs more than running a point query: a profile lookup at ingest spent two thirds of its
+/// time there. A statement in use (a nested use of the same SQL) is prepared afresh.
+class StatementCache {
+ public:
+  StatementCache() = default;
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+  ~StatementCache() { Clear(); }
+
+  Result<Statement> Prepare(sqlite3* db, std::string_view sql, std::string_view path) {
+    auto it = entries_.find(sql);
+    if (it == entries_.end()) {
+      if (entries_.size() >= kMaxEntries) return Statement::Prepare(db, sql, path);
+      CA_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Statement::PrepareRaw(db, sql, path));
+      it = entries_.emplace(std::string(sql), Entry{stmt, false}).first;
+    }
+    if (it->second.lent) return Statement::Prepare(db, sql, path);
+    return Statement::Borrow(db, it->second.stmt, path, &it->second.lent);
+  }
+
+  /// Finalizes every statement; none may be in use.
+  void Clear() {
+    for (auto& [sql, entry] : entries_) sqlite3_finalize(entry.stmt);
+    entries_.clear();
+  }
+
+ private:
+  // SQL built from parameters (IN lists, column lists) could grow the cache without end; past
+  // this many texts, statements are prepared for one use.
+  static constexpr size_t kMaxEntries = 256;
+
+  struct Entry {
+    sqlite3_stmt* stmt;
+    bool lent;
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Node-based, so an entry's `lent` flag stays put while the map grows.
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
 };
 
 class SqliteStateStore final : public StateStore {
  public:
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  ~SqliteStateStore() override { sqlite3_close_v2(db_); }
+  ~SqliteStateStore() override {
+    statements_.Clear();
+    sqlite3_close_v2(db_);
+  }
 
   SqliteStateStore(const SqliteStateStore&) = delete;
   SqliteStateStore& operator=(const SqliteStateStore&) = delete;
@@ -1275,7 +1352,7 @@ class SqliteStateStore final : public StateStore {
     return Status::Ok();
   }
 
-  Result<Statement> Prepare(std::string_view sql) { return Statement::Prepare(db_, sql, path_); }
+  Result<Statement> Prepare(std::string_view sql) { return statements_.Prepare(db_, sql, path_); }
 
   Status RecordJobRun(std::string_view job, const JobRunRow& run) override {
     if (job.empty()) return InvalidArgument("job run: empty job name");
@@ -1503,6 +1580,7 @@ class SqliteStateStore final : public StateStore {
   std::mutex mu_;  // Serialises use of db_ (statements, transactions).
   sqlite3* const db_;
   const std::string path_;
+  StatementCache statements_;  // Guarded by mu_.
 };
 
 }  // namespace
