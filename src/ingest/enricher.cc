@@ -181,6 +181,44 @@ Memos& ThreadMemos() {
 
 }  // namespace
 
+// What an event's enrichment takes from its context alone, not from its sender: views into this
+// thread's memos (or into a KeptContext) that the session seed and the stored URLs are made of.
+struct Enricher::ContextView {
+  std::string_view entry_path, referrer_host, channel, utm_source, utm_medium, utm_campaign;
+  bool has_page = false;
+  bool url_changed = false, referrer_changed = false;
+  std::string_view clean_url, clean_referrer;
+};
+
+// A ContextView and the members it adds before the session's (geo, user agent, campaign,
+// referrer host, channel), kept for the next event of a request when its context has the same
+// bytes: tracker.js sends each page's events with one context.
+struct Enricher::KeptContext {
+  std::string members;
+  std::string entry_path, referrer_host, utm_source, utm_medium, utm_campaign;
+  std::string clean_url, clean_referrer;
+  ContextView view;  // into the strings above
+
+  void Keep(const ContextView& v, std::string_view added) {
+    members.assign(added);
+    entry_path.assign(v.entry_path);
+    referrer_host.assign(v.referrer_host);
+    utm_source.assign(v.utm_source);
+    utm_medium.assign(v.utm_medium);
+    utm_campaign.assign(v.utm_campaign);
+    clean_url.assign(v.url_changed ? v.clean_url : std::string_view());
+    clean_referrer.assign(v.referrer_changed ? v.clean_referrer : std::string_view());
+    view = v;
+    view.entry_path = entry_path;
+    view.referrer_host = referrer_host;
+    view.utm_source = utm_source;
+    view.utm_medium = utm_medium;
+    view.utm_campaign = utm_campaign;
+    view.clean_url = clean_url;
+    view.clean_referrer = clean_referrer;
+  }
+};
+
 UserProfile ProfileFromTraits(std::string_view traits_json) {
   UserProfile profile;
   thread_local simdjson::dom::parser parser;
@@ -237,13 +275,34 @@ Enricher::Enricher(const UserAgentParser* user_agents, const GeoLookup* geo, Use
 struct Enricher::Prepared {
   ContextFields fields;
   bool scanned = false;  // `fields` are read (else the context is parsed when it is enriched)
+  // The context has the previous event's bytes: `fields` holds only its presence bits and the
+  // memo keys are unset; Process takes the KeptContext instead.
+  bool same_context = false;
+  bool keep_context = false;  // the next event has this one's context: keep it (KeptContext)
   MemoKey user_agent, page_url, referrer, ip;
   Sessionizer::SenderKey sender;
 };
 
 void Enricher::Prepare(const RequestContext& request, const event::Event& e, Prepared* p) const {
+  p->same_context = false;
+  p->keep_context = false;
   p->scanned = ScanContextFields(e.context_json, &p->fields);
   if (p->scanned) Keys(request, e, p);
+}
+
+void Enricher::PrepareLike(const event::Event& previous, Prepared* previous_prepared,
+                           const event::Event& e, Prepared* p) const {
+  p->same_context = true;
+  p->keep_context = false;
+  previous_prepared->keep_context = true;
+  p->scanned = true;
+  p->fields = ContextFields();
+  p->fields.present = previous_prepared->fields.present;
+  p->fields.device_is_object = previous_prepared->fields.device_is_object;
+  p->sender = e.tenant == previous.tenant && e.session_id == previous.session_id &&
+                      e.user_id == previous.user_id && e.anonymous_id == previous.anonymous_id
+                  ? previous_prepared->sender
+                  : SenderKeyOf(e);
 }
 
 void Enricher::Keys(const RequestContext& request, const event::Event& e, Prepared* p) const {
@@ -252,41 +311,55 @@ void Enricher::Keys(const RequestContext& request, const event::Event& e, Prepar
   p->page_url = MemoKeyOf(f.page_url);
   p->ip = MemoKeyOf(f.ip.empty() ? request.client_ip : f.ip);
   p->referrer = MemoKeyOf(f.referrer);
+  p->sender = SenderKeyOf(e);
+}
+
+Sessionizer::SenderKey Enricher::SenderKeyOf(const event::Event& e) {
   if (e.session_id.empty()) {
-    p->sender = Sessionizer::KeyOf(e.tenant, !e.user_id.empty() ? e.user_id : e.anonymous_id);
-  } else {
-    // A client's own session id keeps its id; it is keyed apart from senders' ids.
-    thread_local std::string client_key;
-    client_key.assign("\x01").append(e.session_id);
-    p->sender = Sessionizer::KeyOf(e.tenant, client_key);
+    return Sessionizer::KeyOf(e.tenant, !e.user_id.empty() ? e.user_id : e.anonymous_id);
   }
+  // A client's own session id keeps its id; it is keyed apart from senders' ids.
+  thread_local std::string client_key;
+  client_key.assign("\x01").append(e.session_id);
+  return Sessionizer::KeyOf(e.tenant, client_key);
 }
 
 void Enricher::Enrich(const RequestContext& request, event::Event* e) {
   Prepared prepared;
   Prepare(request, *e, &prepared);
   ProfileReuse reuse;
-  Process(request, &prepared, e, &reuse);
+  Process(request, &prepared, e, &reuse, nullptr);
 }
 
 void Enricher::EnrichBatch(const RequestContext& request, std::vector<event::Event>* events) {
   // Every context is read and hashed first; then, while an event is enriched, the lookups of the
   // one kPrefetchDistance places later are started, so that their cache misses overlap with the
   // work in between instead of following one another. A browser's batch is mostly one sender's:
-  // its session and profile are loaded once.
+  // its session and profile are loaded once, and a page's events share one context, which is
+  // looked up once (KeptContext).
   constexpr size_t kPrefetchDistance = 6;
   thread_local std::vector<Prepared> prepared;
+  thread_local KeptContext kept;
   const size_t n = events->size();
   prepared.resize(n);
-  for (size_t i = 0; i < n; ++i) Prepare(request, (*events)[i], &prepared[i]);
+  for (size_t i = 0; i < n; ++i) {
+    const event::Event& e = (*events)[i];
+    if (i > 0 && prepared[i - 1].scanned && e.context_json == (*events)[i - 1].context_json) {
+      PrepareLike((*events)[i - 1], &prepared[i - 1], e, &prepared[i]);
+    } else {
+      Prepare(request, e, &prepared[i]);
+    }
+  }
   Memos& memos = ThreadMemos();
   auto prefetch = [&](size_t i) {
     const event::Event& e = (*events)[i];
     const Prepared& p = prepared[i];
     if (!p.scanned) return;
-    memos.pages.Prefetch(p.page_url);
-    memos.referrers.Prefetch(p.referrer);
-    if (geo_ != nullptr) memos.places.Prefetch(p.ip);
+    if (!p.same_context) {
+      memos.pages.Prefetch(p.page_url);
+      memos.referrers.Prefetch(p.referrer);
+      if (geo_ != nullptr) memos.places.Prefetch(p.ip);
+    }
     if ((e.flags & event::kFlagAnonymized) != 0) return;
     const bool same_sender = i > 0 && prepared[i - 1].scanned &&
                              prepared[i - 1].sender.hash == p.sender.hash &&
@@ -299,30 +372,23 @@ void Enricher::EnrichBatch(const RequestContext& request, std::vector<event::Eve
   ProfileReuse reuse;
   for (size_t i = 0; i < n; ++i) {
     if (i + kPrefetchDistance < n) prefetch(i + kPrefetchDistance);
-    Process(request, &prepared[i], &(*events)[i], &reuse);
+    Process(request, &prepared[i], &(*events)[i], &reuse, &kept);
   }
 }
 
-void Enricher::Process(const RequestContext& request, Prepared* prepared, event::Event* e,
-                       ProfileReuse* reuse) {
-  thread_local simdjson::dom::parser parser;
-  if (!prepared->scanned) {
-    if (!ParseContextFields(e->context_json, parser, &prepared->fields)) {
-      return;  // the decoder only passes objects
-    }
-    Keys(request, *e, prepared);
-  }
-  const ContextFields& fields = prepared->fields;
+void Enricher::AddContextMembers(const RequestContext& request, const Prepared& prepared,
+                                 std::string* add, std::string* clean_path,
+                                 ContextView* view) const {
+  const ContextFields& fields = prepared.fields;
   using K = ContextFields;
   Memos& memos = ThreadMemos();
-  thread_local std::string add;  // members to append, comma-separated
-  add.clear();
+  add->clear();
 
   if (geo_ != nullptr && !fields.has(K::kCountry)) {
     const std::string_view ip = fields.ip.empty() ? request.client_ip : fields.ip;
     GeoParts scratch;
     const GeoParts& where = Memoized(
-        memos.places, memo_owner_, ip, prepared->ip,
+        memos.places, memo_owner_, ip, prepared.ip,
         [&](std::string_view address) {
           GeoParts parts;
           if (std::optional<GeoLocation> found = geo_->Lookup(address)) {
@@ -334,8 +400,8 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
         },
         &scratch);
     if (where.found) {
-      if (!where.country.empty()) AddMember(&add, where.country);
-      if (!fields.has(K::kRegion)) AddMember(&add, where.region);
+      if (!where.country.empty()) AddMember(add, where.country);
+      if (!fields.has(K::kRegion)) AddMember(add, where.region);
     }
   }
 
@@ -345,7 +411,7 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
     if (!header.empty()) {
       UserAgentParts scratch;
       const UserAgentParts& ua = Memoized(
-          memos.user_agents, memo_owner_, header, prepared->user_agent,
+          memos.user_agents, memo_owner_, header, prepared.user_agent,
           [&](std::string_view h) {
             const UserAgent parsed = user_agents_->Parse(h);
             UserAgentParts parts;
@@ -358,21 +424,21 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
             return parts;
           },
           &scratch);
-      if (!fields.has(K::kBrowser)) AddObject(&add, "browser", ua.browser);
-      if (!fields.has(K::kOs)) AddObject(&add, "os", ua.os);
+      if (!fields.has(K::kBrowser)) AddObject(add, "browser", ua.browser);
+      if (!fields.has(K::kOs)) AddObject(add, "os", ua.os);
       if (!fields.has(K::kDevice)) {
-        AddString(&add, "device", ua.device);
+        AddString(add, "device", ua.device);
       } else if (fields.device_is_object && !fields.has(K::kDeviceType)) {
-        AddString(&add, "device_type", ua.device);
+        AddString(add, "device_type", ua.device);
       }
     }
   }
   // Page, referrer and campaign.
   const std::string_view page_url = fields.page_url, referrer = fields.referrer;
   std::string_view page_path = fields.page_path;
-  PageFacts page_scratch;
+  thread_local PageFacts page_scratch;  // the views below may point into it
   const PageFacts& page_facts = Memoized(
-      memos.pages, memo_owner_, page_url, prepared->page_url,
+      memos.pages, memo_owner_, page_url, prepared.page_url,
       [](std::string_view url) {
         PageFacts facts;
         facts.url_changed = ScrubUrl(url, &facts.clean_url);
@@ -398,9 +464,9 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
         return facts;
       },
       &page_scratch);
-  ReferrerFacts referrer_scratch;
+  thread_local ReferrerFacts referrer_scratch;
   const ReferrerFacts& referrer_facts = Memoized(
-      memos.referrers, memo_owner_, referrer, prepared->referrer,
+      memos.referrers, memo_owner_, referrer, prepared.referrer,
       [](std::string_view url) {
         ReferrerFacts facts;
         facts.host = Clean(ReferrerHost(url));
@@ -411,33 +477,63 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
       },
       &referrer_scratch);
   // The sender's own page.path goes into the session as its entry page: scrubbed like a URL.
-  std::string clean_path;
-  if (MayNeedScrubbing(page_path) && ScrubUrl(page_path, &clean_path)) page_path = clean_path;
+  if (MayNeedScrubbing(page_path) && ScrubUrl(page_path, clean_path)) page_path = *clean_path;
   if (page_path.empty()) page_path = page_facts.path;
   const Utm& utm = page_facts.utm;
-  const std::string& referrer_host = referrer_facts.host;
-  const bool has_page = !page_url.empty() || !referrer.empty();
   // The channel, from what the page's and the referrer's memos keep of them.
   const Channel channel_kind = CombineChannel(page_facts.campaign_channel, referrer_facts.channel,
                                               page_facts.site, page_facts.tagged);
-  const std::string_view channel = ChannelName(channel_kind);
-  if (has_page) {
-    if (!fields.has(K::kCampaign)) AddObject(&add, "campaign", page_facts.campaign);
-    if (!fields.has(K::kReferrerHost)) AddMember(&add, referrer_facts.member);
-    if (!fields.has(K::kChannel)) AddMember(&add, ChannelMember(channel_kind));
+  view->entry_path = page_path;
+  view->referrer_host = referrer_facts.host;
+  view->channel = ChannelName(channel_kind);
+  view->utm_source = utm.source;
+  view->utm_medium = utm.medium;
+  view->utm_campaign = utm.campaign;
+  view->has_page = !page_url.empty() || !referrer.empty();
+  view->url_changed = page_facts.url_changed;
+  view->clean_url = page_facts.clean_url;
+  view->referrer_changed = referrer_facts.changed;
+  view->clean_referrer = referrer_facts.clean;
+  if (view->has_page) {
+    if (!fields.has(K::kCampaign)) AddObject(add, "campaign", page_facts.campaign);
+    if (!fields.has(K::kReferrerHost)) AddMember(add, referrer_facts.member);
+    if (!fields.has(K::kChannel)) AddMember(add, ChannelMember(channel_kind));
+  }
+}
+
+void Enricher::Process(const RequestContext& request, Prepared* prepared, event::Event* e,
+                       ProfileReuse* reuse, KeptContext* kept) {
+  thread_local simdjson::dom::parser parser;
+  if (!prepared->scanned) {
+    if (!ParseContextFields(e->context_json, parser, &prepared->fields)) {
+      return;  // the decoder only passes objects
+    }
+    Keys(request, *e, prepared);
+  }
+  const ContextFields& fields = prepared->fields;
+  using K = ContextFields;
+  thread_local std::string add;  // members to append, comma-separated
+  std::string clean_path;        // the entry path, when ScrubUrl changed it
+  ContextView view;
+  if (prepared->same_context) {
+    add.assign(kept->members);
+    view = kept->view;
+  } else {
+    AddContextMembers(request, *prepared, &add, &clean_path, &view);
+    if (prepared->keep_context) kept->Keep(view, add);
   }
 
   const bool anonymized = (e->flags & event::kFlagAnonymized) != 0;
   const std::string_view sender = !e->user_id.empty() ? e->user_id : e->anonymous_id;
   if (!anonymized && !sender.empty()) {
     SessionSeed first;
-    first.entry_path = page_path;
-    if (has_page) {
-      first.referrer_host = referrer_host;
-      first.channel = channel;
-      first.utm_source = utm.source;
-      first.utm_medium = utm.medium;
-      first.utm_campaign = utm.campaign;
+    first.entry_path = view.entry_path;
+    if (view.has_page) {
+      first.referrer_host = view.referrer_host;
+      first.channel = view.channel;
+      first.utm_source = view.utm_source;
+      first.utm_medium = view.utm_medium;
+      first.utm_campaign = view.utm_campaign;
     }
     // A client's own session id keeps its id; the context is its first event's all the same.
     thread_local Sessionizer::Rendered session;
@@ -480,11 +576,6 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
     }
   }
 
-  // URLs may carry personal data in their query (e-mails, tokens): the stored copy has it removed.
-  const bool url_changed = page_facts.url_changed;
-  const bool referrer_changed = referrer_facts.changed;
-  const std::string& clean_url = page_facts.clean_url;
-  const std::string& clean_referrer = referrer_facts.clean;
   if (!add.empty()) {
     std::string& json = e->context_json;
     json.reserve(json.size() + 1 + add.size());
@@ -494,11 +585,12 @@ void Enricher::Process(const RequestContext& request, Prepared* prepared, event:
     json.append(add).push_back('}');
     e->clean_context_tail = static_cast<uint32_t>(json.size() - 1 - tail_start);
   }
-  if (url_changed || referrer_changed) {
+  // URLs may carry personal data in their query (e-mails, tokens): the stored copy has it removed.
+  if (view.url_changed || view.referrer_changed) {
     nlohmann::json doc = nlohmann::json::parse(e->context_json, nullptr, false);
     if (doc.is_object() && doc["page"].is_object()) {
-      if (url_changed) doc["page"]["url"] = clean_url;
-      if (referrer_changed) doc["page"]["referrer"] = clean_referrer;
+      if (view.url_changed) doc["page"]["url"] = view.clean_url;
+      if (view.referrer_changed) doc["page"]["referrer"] = view.clean_referrer;
       e->context_json = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       e->clean_context_tail = 0;  // members reordered
     }

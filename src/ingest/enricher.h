@@ -86,16 +86,28 @@ class Enricher {
   Sessionizer& sessions() { return sessions_; }
 
  private:
-  struct Prepared;  // what is read and hashed of an event before it is enriched
+  struct Prepared;     // what is read and hashed of an event before it is enriched
+  struct ContextView;  // what enrichment takes from a context alone, not from its sender
+  struct KeptContext;  // what one context gave, for the next event with the same context
   /// The last profile found while enriching one request's events (one tenant).
   struct ProfileReuse {
     std::string user_id;  // empty: none
     std::shared_ptr<const UserProfile> profile;
   };
   void Prepare(const RequestContext& request, const event::Event& e, Prepared* p) const;
+  /// Prepares `e`, whose context has the bytes of `previous`'s, to take what that one gave.
+  void PrepareLike(const event::Event& previous, Prepared* previous_prepared, const event::Event& e,
+                   Prepared* p) const;
   void Keys(const RequestContext& request, const event::Event& e, Prepared* p) const;
+  static Sessionizer::SenderKey SenderKeyOf(const event::Event& e);
+  /// Appends to `add` the members that follow from the context alone (geo, user agent,
+  /// campaign, referrer host, channel) and describes it in `view` (which may point into
+  /// `clean_path`).
+  void AddContextMembers(const RequestContext& request, const Prepared& prepared, std::string* add,
+                         std::string* clean_path, ContextView* view) const;
+  /// Enriches `e`; `kept` (may be null when nothing is kept) carries a context to the next event.
   void Process(const RequestContext& request, Prepared* prepared, event::Event* e,
-               ProfileReuse* reuse);
+               ProfileReuse* reuse, KeptContext* kept);
 
   const UserAgentParser* const user_agents_;
   const GeoLookup* const geo_;

@@ -241,5 +241,56 @@ TEST_F(EnricherTest, WhatEnrichmentAddsIsCleanSoThePrivacyStageSkipsIt) {
   EXPECT_GE(with_tail, 4);
 }
 
+TEST_F(EnricherTest, ABatchGivesWhatEnrichingEachEventAloneGives) {
+  // Runs of one context (a page's events share one: the batch looks it up once), broken by
+  // other users, an anonymised event, a URL with personal data and a context with an escape.
+  profiles_.Identify("acme", "u2", R"({"industry":"software"})");
+  const std::string page = std::string(R"({"ip":"203.0.113.7","user_agent":")") + kChromeWindows +
+                           R"(","page":{"url":"https://jobs.example.com/jobs/1?utm_source=x",)"
+                           R"("path":"/jobs/1","referrer":"https://www.google.com/"}})";
+  const std::string other = R"({"ip":"198.51.100.23","page":{"url":"https://jobs.example.com/"}})";
+  const std::string secret = R"({"page":{"url":"https://x.example/r?email=jane%40doe.io"}})";
+  const std::string escaped = R"({"page":{"url":"https://x.example/\u0041"}})";
+  struct Step {
+    const std::string* context;
+    const char* user;
+    int64_t minutes;
+    bool anonymized = false;
+  };
+  const std::vector<Step> steps = {
+      {&page, "u1", 0},     {&page, "u1", 1},     {&page, "u1", 2},    {&page, "u2", 2},
+      {&page, "u2", 3},     {&page, "", 3, true}, {&page, "u1", 4},    {&other, "u1", 5},
+      {&page, "u1", 45},    {&page, "u1", 46},    {&secret, "u1", 47}, {&secret, "u1", 48},
+      {&escaped, "u1", 49}, {&escaped, "u1", 50}, {&other, "u3", 51},  {&other, "u3", 52},
+  };
+  std::vector<event::Event> batch;
+  for (const Step& step : steps) {
+    event::Event e = Make(*step.context, step.user, kT0 + step.minutes * 60'000);
+    if (step.anonymized) {
+      e.anonymous_id = "anonymized";
+      e.flags |= event::kFlagAnonymized;
+    }
+    batch.push_back(std::move(e));
+  }
+  std::vector<event::Event> alone = batch;
+  const RequestContext request{false, "192.0.2.1", "curl/8.0"};
+  Enricher batched(ua_, geo_, &profiles_);
+  batched.EnrichBatch(request, &batch);
+  Enricher one_by_one(ua_, geo_, &profiles_);
+  for (event::Event& e : alone) one_by_one.Enrich(request, &e);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(batch[i].context_json, alone[i].context_json);
+    EXPECT_EQ(batch[i].session_id, alone[i].session_id);
+    EXPECT_EQ(batch[i].clean_context_tail, alone[i].clean_context_tail);
+  }
+  // The 30-minute gap starts a new session within a run of one context.
+  EXPECT_NE(batch[6].session_id, batch[8].session_id);
+  EXPECT_EQ(batch[8].session_id, batch[9].session_id);
+  EXPECT_EQ(Context(batch[4])["profile"]["industry"], "software");
+  EXPECT_FALSE(Context(batch[6]).contains("profile"));
+  EXPECT_EQ(batch[11].context_json.find("jane"), std::string::npos) << batch[11].context_json;
+}
+
 }  // namespace
 }  // namespace ca::ingest

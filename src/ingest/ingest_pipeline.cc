@@ -72,7 +72,7 @@ void IngestPipeline::Commit(DecodedBatch batch, Done done) {
   // which finishes the request, needs only their keys.
   // Scratch buffers keep their capacity per thread: the WAL copies the records during Append.
   const PrivacyFilter& privacy = batch.privacy ? *batch.privacy : privacy_;
-  for (auto& e : batch.events) privacy.Apply(&e);
+  privacy.ApplyBatch(&batch.events);
   const auto& events = batch.events;
   thread_local std::string encoded;
   thread_local std::vector<std::pair<size_t, size_t>> spans;

@@ -28,8 +28,13 @@ class PrivacyFilter {
 
   /// Scrubs `event`'s properties and context and truncates its context.ip, per the options.
   void Apply(event::Event* event) const;
+  /// Apply to each event, in order. Consecutive events whose contexts have the same bytes (a
+  /// page's events from tracker.js, enriched alike) share one scrub of it.
+  void ApplyBatch(std::vector<event::Event>* events) const;
 
  private:
+  void ScrubContext(event::Event* event) const;
+
   bool scrub_;
   PiiScrubber properties_;
   PiiScrubber context_;
