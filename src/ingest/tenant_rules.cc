@@ -1,5 +1,6 @@
 #include "ingest/tenant_rules.h"
 
+#include <emmintrin.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -66,9 +67,32 @@ bool IsUserLevelType(std::string_view type) {
   return type == "identify" || type == "alias" || type == "group";
 }
 
+// False when `text` surely holds none of "consent", "dnt" and "do_not_track": it has none of
+// "con", "dn" and "do_", looked for 16 positions at a time (SSE2). (find would run memchr from
+// each 'c' and 'd'.)
+bool MayMentionConsent(std::string_view text) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  auto at = [](const char* q, char c) {
+    return _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)), _mm_set1_epi8(c));
+  };
+  for (; end - p >= 18; p += 16) {
+    const __m128i c = at(p, 'c'), d = at(p, 'd');
+    const __m128i o1 = at(p + 1, 'o'), n1 = at(p + 1, 'n'), n2 = at(p + 2, 'n');
+    const __m128i under2 = at(p + 2, '_');
+    const __m128i hit = _mm_or_si128(_mm_and_si128(c, _mm_and_si128(o1, n2)),
+                                     _mm_and_si128(d, _mm_or_si128(n1, _mm_and_si128(o1, under2))));
+    if (_mm_movemask_epi8(hit) != 0) return true;
+  }
+  const std::string_view rest(p, end - p);
+  return rest.find("con") != std::string_view::npos || rest.find("dn") != std::string_view::npos ||
+         rest.find("do_") != std::string_view::npos;
+}
+
 }  // namespace
 
 bool ConsentWithheld(std::string_view context_json) {
+  if (!MayMentionConsent(context_json)) return false;
   if (context_json.find("consent") == std::string_view::npos &&
       context_json.find("dnt") == std::string_view::npos &&
       context_json.find("do_not_track") == std::string_view::npos) {

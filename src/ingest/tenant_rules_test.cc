@@ -60,6 +60,19 @@ TEST(ConsentWithheldTest, ReadsTheUsualShapes) {
   EXPECT_TRUE(ConsentWithheld(R"({"do_not_track":"1"})"));
 }
 
+TEST(ConsentWithheldTest, TheKeysAreFoundAtEveryOffset) {
+  // The quick look for the keys goes 16 bytes at a time: each key at each place in a block,
+  // across a block's end, and in the last bytes.
+  for (const char* member : {R"("consent":false)", R"("dnt":1)", R"("do_not_track":true)"}) {
+    for (size_t pad = 0; pad < 40; ++pad) {
+      const std::string before = R"({"x":")" + std::string(pad, 'a') + R"(",)";
+      EXPECT_TRUE(ConsentWithheld(before + member + "}")) << before + member;
+      EXPECT_TRUE(ConsentWithheld(before + member + R"(,"y":")" + std::string(pad, 'b') + "\"}"))
+          << pad;
+    }
+  }
+}
+
 TEST(TenantRulesTest, NothingChangesForAnOrdinaryBatch) {
   DecodedBatch b = Batch({Event("u1"), Event("u2")});
   std::vector<int64_t> late;
