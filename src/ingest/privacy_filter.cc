@@ -4,6 +4,7 @@ namespace ca::ingest {
 
 PrivacyFilter::PrivacyFilter(const PrivacyOptions& options)
     : scrub_(options.scrub_pii),
+      truncate_ip_(!options.keep_raw_ip),
       properties_(PiiScrubber::Options{options.pii_allowed_keys, false, options.scrub_pii}),
       context_(PiiScrubber::Options{options.pii_allowed_keys, !options.keep_raw_ip,
                                     options.scrub_pii}) {}
@@ -14,6 +15,7 @@ void PrivacyFilter::Apply(event::Event* event) const {
 }
 
 void PrivacyFilter::ApplyBatch(std::vector<event::Event>* events) const {
+  if (!scrub_ && !truncate_ip_) return;  // nothing to do: not even the comparisons
   const event::Event* previous = nullptr;  // when its context came as this one's
   for (size_t i = 0; i < events->size(); ++i) {
     event::Event& e = (*events)[i];

@@ -36,6 +36,7 @@ class PrivacyFilter {
   void ScrubContext(event::Event* event) const;
 
   bool scrub_;
+  bool truncate_ip_;
   PiiScrubber properties_;
   PiiScrubber context_;
 };
