@@ -518,13 +518,25 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   /// Opens a connection to `target`; kUnavailable naming host:port when that fails.
-  static Result<std::unique_ptr<Connection>> Open(const Target& target, int connect_timeout_s) {
-    const std::string timeout = std::to_string(std::max(1, connect_timeout_s));
+  static Result<std::unique_ptr<Connection>> Open(const Target& target,
+                                                  const PostgresStateStoreOptions& options) {
+    const std::string timeout = std::to_string(std::max(1, options.connect_timeout_s));
+    const std::string server_options =
+        "-c statement_timeout=" + std::to_string(std::max(0, options.statement_timeout_ms));
     // Entries before dbname (the URL, expanded) are defaults the URL may override; entries after
-    // it override the URL.
-    const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname",
-                              "client_encoding", nullptr};
-    const char* values[] = {timeout.c_str(), "career-analytics", target.url.c_str(), "UTF8",
+    // it override the URL. Keepalives: a silent server is given up after 30 s idle plus three
+    // unanswered probes 10 s apart (libpq's default waits for the system's two hours).
+    const char* keywords[] = {"connect_timeout", "fallback_application_name", "options",
+                              "keepalives_idle", "keepalives_interval",       "keepalives_count",
+                              "dbname",          "client_encoding",           nullptr};
+    const char* values[] = {timeout.c_str(),
+                            "career-analytics",
+                            server_options.c_str(),
+                            "30",
+                            "10",
+                            "3",
+                            target.url.c_str(),
+                            "UTF8",
                             nullptr};
     PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
     if (conn == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
@@ -683,8 +695,7 @@ class ConnectionPool {
     }
     ++open_;
     lock.unlock();
-    Result<std::unique_ptr<Connection>> conn =
-        Connection::Open(target_, options_.connect_timeout_s);
+    Result<std::unique_ptr<Connection>> conn = Connection::Open(target_, options_);
     if (!conn.ok()) {
       lock.lock();
       --open_;

@@ -17,6 +17,11 @@ struct PostgresStateStoreOptions {
   size_t max_connections = 4;
   /// Seconds to wait for a connection to be established; a `connect_timeout` in the URL wins.
   int connect_timeout_s = 10;
+  /// Longest a statement may run before the server cancels it (the call fails kCancelled), so
+  /// that a stuck lock or an overloaded server cannot hold a caller, such as an ingest request
+  /// waiting for a profile, without end. 0: no limit. An `options` parameter in the URL
+  /// replaces this (PostgreSQL's own `statement_timeout`, in the `-c` form).
+  int statement_timeout_ms = 30'000;
 };
 
 /// Opens the PostgreSQL database at `url` (a libpq URL, `postgresql://user[:password]@host[:port]
@@ -26,6 +31,9 @@ struct PostgresStateStoreOptions {
 /// starting at once never both migrate. Re-opening an up-to-date database changes nothing. The user
 /// needs the right to create tables in the first schema of its search_path (the first open) and to
 /// read and write them.
+///
+/// A server that stops answering altogether (a host gone from the network) is found by TCP
+/// keepalives within about a minute; the call then fails kUnavailable.
 ///
 /// Thread-safe. The store keeps a small pool of connections (options.max_connections), so
 /// concurrent callers do not wait for each other's round trips; each call runs on one connection,
