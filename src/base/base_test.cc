@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
+#include <vector>
 
 #include "base/crc32c.h"
 #include "base/random.h"
@@ -27,6 +29,27 @@ TEST(Crc32c, ExtendComposes) {
   for (size_t cut = 0; cut <= s.size(); ++cut) {
     uint32_t a = crc32c::Value(s.data(), cut);
     EXPECT_EQ(crc32c::Extend(a, s.data() + cut, s.size() - cut), crc32c::Value(s));
+  }
+}
+
+TEST(Crc32c, EqualsTheBytewiseReferenceAtEveryLengthAndAlignment) {
+  // The hardware path runs three lanes over blocks of 3 x 1024 and 3 x 128 bytes, then 8 bytes
+  // and single bytes: every length around those boundaries, from every alignment and start.
+  std::mt19937_64 random(42);
+  std::string buffer(3 * 1024 * 3 + 64, '\0');
+  for (char& c : buffer) c = static_cast<char>(random());
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 1200; ++n) lengths.push_back(n);
+  for (size_t block : {3 * 128, 3 * 1024, 2 * 3 * 1024, 3 * 1024 + 3 * 128}) {
+    for (size_t n = block - 9; n <= block + 9; ++n) lengths.push_back(n);
+  }
+  for (size_t n : lengths) {
+    for (size_t offset = 0; offset<8; offset += n> 1200 ? 1 : 3) {
+      const uint32_t start = static_cast<uint32_t>(random());
+      ASSERT_EQ(crc32c::Extend(start, buffer.data() + offset, n),
+                crc32c::ExtendBytewise(start, buffer.data() + offset, n))
+          << "length " << n << ", offset " << offset;
+    }
   }
 }
 
