@@ -396,7 +396,8 @@ std::vector<std::string> PasswordsIn(std::string_view url) {
 /// messages) and which strings must never appear in them.
 struct Target {
   std::string url;
-  std::string where;  ///< host:port/dbname
+  std::string where;    ///< host:port/dbname
+  std::string options;  ///< the URL's `options` (server settings, `-c name=value ...`), if any
   std::vector<std::string> secrets;
 
   std::string Redact(std::string message) const {
@@ -521,23 +522,25 @@ class Connection {
   static Result<std::unique_ptr<Connection>> Open(const Target& target,
                                                   const PostgresStateStoreOptions& options) {
     const std::string timeout = std::to_string(std::max(1, options.connect_timeout_s));
-    const std::string server_options =
+    // The URL's own server settings come after ours: its statement_timeout, if any, wins.
+    std::string server_options =
         "-c statement_timeout=" + std::to_string(std::max(0, options.statement_timeout_ms));
+    if (!target.options.empty()) server_options.append(" ").append(target.options);
     // Entries before dbname (the URL, expanded) are defaults the URL may override; entries after
     // it override the URL. Keepalives: a silent server is given up after 30 s idle plus three
     // unanswered probes 10 s apart (libpq's default waits for the system's two hours).
-    const char* keywords[] = {"connect_timeout", "fallback_application_name", "options",
-                              "keepalives_idle", "keepalives_interval",       "keepalives_count",
-                              "dbname",          "client_encoding",           nullptr};
-    const char* values[] = {timeout.c_str(),
-                            "career-analytics",
-                            server_options.c_str(),
-                            "30",
-                            "10",
-                            "3",
-                            target.url.c_str(),
-                            "UTF8",
-                            nullptr};
+    const char* keywords[] = {"connect_timeout",
+                              "fallback_application_name",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "dbname",
+                              "client_encoding",
+                              "options",
+                              nullptr};
+    const char* values[] = {
+        timeout.c_str(), "career-analytics",     "30",   "10", "3", target.url.c_str(),
+        "UTF8",          server_options.c_str(), nullptr};
     PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
     if (conn == nullptr) return Unavailable("cannot connect to PostgreSQL: out of memory");
     auto connection = std::make_unique<Connection>(conn, target);
@@ -1858,6 +1861,7 @@ Result<std::unique_ptr<StateStore>> OpenPostgresStateStore(const std::string& ur
     if (std::string_view(o->keyword) == "password" && o->val && *o->val) {
       target.secrets.emplace_back(o->val);
     }
+    if (std::string_view(o->keyword) == "options" && o->val) target.options = o->val;
   }
   target.where = DescribeOptions(parsed);
   PQconninfoFree(parsed);

@@ -19,8 +19,8 @@ struct PostgresStateStoreOptions {
   int connect_timeout_s = 10;
   /// Longest a statement may run before the server cancels it (the call fails kCancelled), so
   /// that a stuck lock or an overloaded server cannot hold a caller, such as an ingest request
-  /// waiting for a profile, without end. 0: no limit. An `options` parameter in the URL
-  /// replaces this (PostgreSQL's own `statement_timeout`, in the `-c` form).
+  /// waiting for a profile, without end. 0: no limit. A `statement_timeout` among the URL's
+  /// `options` (`-c statement_timeout=...`) wins.
   int statement_timeout_ms = 30'000;
 };
 

@@ -1359,30 +1359,43 @@ TEST_F(PostgresStateStoreTest, BrokenConnectionsAreReopened) {
 }
 
 TEST_F(PostgresStateStoreTest, AStatementThatWaitsTooLongIsCancelled) {
-  PostgresStateStoreOptions options;
-  options.statement_timeout_ms = 300;
-  auto store = OpenPostgresStateStore(db_.location(), options);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_TRUE((*store)->GetOrCreateTenant("acme").ok());
-  ASSERT_TRUE((*store)->MergeUserTraits("acme", "u1", R"({"industry":"software"})", 1).ok());
-  // Another session holds the table's strongest lock, as a forgotten transaction would.
-  PGconn* holder = PQconnectdb(db_.location().c_str());
-  ASSERT_EQ(PQstatus(holder), CONNECTION_OK) << PQerrorMessage(holder);
-  PGresult* locked = PQexec(holder, "BEGIN; LOCK TABLE user_traits IN ACCESS EXCLUSIVE MODE");
-  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(holder);
-  PQclear(locked);
-  const auto started = std::chrono::steady_clock::now();
-  auto blocked = (*store)->GetUserTraits("acme", "u1");
-  const auto waited = std::chrono::steady_clock::now() - started;
-  PQfinish(holder);  // the lock goes with the session
-  ASSERT_FALSE(blocked.ok());
-  EXPECT_EQ(blocked.status().code(), ErrorCode::kCancelled) << blocked.status().ToString();
-  EXPECT_GE(waited, std::chrono::milliseconds(250));
-  EXPECT_LT(waited, std::chrono::seconds(10));
-  // The connection goes on serving.
-  auto traits = (*store)->GetUserTraits("acme", "u1");
-  ASSERT_TRUE(traits.ok()) << traits.status().ToString();
-  EXPECT_EQ(traits->value_or(""), R"({"industry":"software"})");
+  // The store's own timeout beside other settings in the URL's `options`, and a timeout there,
+  // which wins over the store's.
+  struct Case {
+    const char* url_options;  // percent-encoded
+    int statement_timeout_ms;
+  };
+  for (const Case& c : {Case{"", 300}, Case{"?options=-c%20lock_timeout%3D0", 300},
+                        Case{"?options=-c%20statement_timeout%3D300", 600'000}}) {
+    SCOPED_TRACE(c.url_options);
+    PostgresStateStoreOptions options;
+    options.statement_timeout_ms = c.statement_timeout_ms;
+    auto store = OpenPostgresStateStore(db_.location() + c.url_options, options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->GetOrCreateTenant("acme").ok());
+    ASSERT_TRUE((*store)->MergeUserTraits("acme", "u1", R"({"industry":"software"})", 1).ok());
+    // Another session holds the table's strongest lock, as a forgotten transaction would (the
+    // server ends it after 15 s, so that a store without a timeout fails the test, not hangs it).
+    PGconn* holder = PQconnectdb(db_.location().c_str());
+    ASSERT_EQ(PQstatus(holder), CONNECTION_OK) << PQerrorMessage(holder);
+    PGresult* locked = PQexec(holder,
+                              "SET idle_in_transaction_session_timeout = 15000; BEGIN;"
+                              " LOCK TABLE user_traits IN ACCESS EXCLUSIVE MODE");
+    ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQerrorMessage(holder);
+    PQclear(locked);
+    const auto started = std::chrono::steady_clock::now();
+    auto blocked = (*store)->GetUserTraits("acme", "u1");
+    const auto waited = std::chrono::steady_clock::now() - started;
+    PQfinish(holder);  // the lock goes with the session
+    ASSERT_FALSE(blocked.ok());
+    EXPECT_EQ(blocked.status().code(), ErrorCode::kCancelled) << blocked.status().ToString();
+    EXPECT_GE(waited, std::chrono::milliseconds(250));
+    EXPECT_LT(waited, std::chrono::seconds(10));
+    // The connection goes on serving.
+    auto traits = (*store)->GetUserTraits("acme", "u1");
+    ASSERT_TRUE(traits.ok()) << traits.status().ToString();
+    EXPECT_EQ(traits->value_or(""), R"({"industry":"software"})");
+  }
 }
 
 TEST_F(PostgresStateStoreTest, MissingDatabaseIsUnavailable) {
