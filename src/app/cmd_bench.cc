@@ -95,7 +95,7 @@ void RunIngestBench(const IngestBenchFlags& flags) {
   std::unique_ptr<ingest::LaneDispatcher> lanes;
   if (flags.lanes) {
     lanes = std::make_unique<ingest::LaneDispatcher>(ingest::LaneDispatcher::Options());
-    lanes->Subscribe([&delivered](const event::Event&, ingest::Lane) { ++delivered; });
+    lanes->Subscribe([&delivered](ingest::LaneEvent&, ingest::Lane) { ++delivered; });
     pipeline.SetLanes(lanes.get());
   }
   // The full pipeline's sources, as the server loads them.

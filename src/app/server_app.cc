@@ -412,8 +412,9 @@ Status ServerApp::Start() {
   // Live dashboards (docs/api/live.md) see every durable event, real-time lane first.
   parts->live =
       std::make_unique<realtime::LiveService>(realtime::LiveService::Options(), &parts->registry);
-  parts->lanes->Subscribe(
-      [live = parts->live.get()](const event::Event& e, ingest::Lane) { live->OnEvent(e); });
+  parts->lanes->Subscribe([live = parts->live.get()](ingest::LaneEvent& e, ingest::Lane) {
+    live->OnEvent(e.head(), [&e]() -> const event::Event& { return e.full(); });
+  });
   parts->live->Start();
   CA_ASSIGN_OR_RETURN(
       parts->store,

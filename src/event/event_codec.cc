@@ -125,7 +125,8 @@ void EncodeEvent(const Event& e, std::string* out) {
   PutString(e.context_json, out);
 }
 
-Status DecodeEventInto(std::string_view payload, Event* out) {
+Status DecodeEventHeadInto(std::string_view payload, Event* out, std::string_view* properties,
+                           std::string_view* context) {
   Reader r(payload);
   CA_RETURN_IF_ERROR(CheckType(&r));
   EventKey key;
@@ -141,10 +142,20 @@ Status DecodeEventInto(std::string_view payload, Event* out) {
   e.timestamp_ms = static_cast<int64_t>(static_cast<uint64_t>(e.received_at_ms) +
                                         static_cast<uint64_t>(UnZigZag(delta)));
   if (!r.String(&e.type) || !r.String(&e.user_id) || !r.String(&e.anonymous_id) ||
-      !r.String(&e.session_id) || !r.String(&e.properties_json) || !r.String(&e.context_json)) {
+      !r.String(&e.session_id) || !r.String(properties) || !r.String(context)) {
     return Bad("truncated field");
   }
   if (!r.AtEnd()) return Bad("trailing bytes");
+  e.properties_json.clear();
+  e.context_json.clear();
+  return Status::Ok();
+}
+
+Status DecodeEventInto(std::string_view payload, Event* out) {
+  std::string_view properties, context;
+  CA_RETURN_IF_ERROR(DecodeEventHeadInto(payload, out, &properties, &context));
+  out->properties_json.assign(properties);
+  out->context_json.assign(context);
   return Status::Ok();
 }
 

@@ -23,6 +23,11 @@ Result<Event> DecodeEvent(std::string_view payload);
 /// DecodeEvent into `*out`, reusing its strings' capacity (for loops over many records). On error
 /// `*out` holds a partial event.
 Status DecodeEventInto(std::string_view payload, Event* out);
+/// DecodeEventInto without copying the two JSON objects: `out`'s properties_json and context_json
+/// are left empty, and `*properties` and `*context` view them in `payload`. Validates the whole
+/// record as DecodeEventInto does.
+Status DecodeEventHeadInto(std::string_view payload, Event* out, std::string_view* properties,
+                           std::string_view* context);
 
 /// The fields needed to rebuild the deduplication index, viewing into the payload (valid while
 /// the payload bytes are).

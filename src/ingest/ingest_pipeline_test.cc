@@ -227,13 +227,13 @@ TEST_F(IngestPipelineTest, ARealtimeEventOvertakesABacklogOfBatchEvents) {
   std::vector<std::string> order;
   std::atomic<bool> release{false};
   std::atomic<bool> holding{false};
-  lanes.Subscribe([&](const event::Event& e, Lane) {
+  lanes.Subscribe([&](LaneEvent& e, Lane) {
     // A consumer that is stuck on its first event until the offer is durable: everything else
     // piles up behind it.
     holding = true;
     while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::lock_guard lock(mu);
-    order.push_back(e.event_id);
+    order.push_back(e.head().event_id);
   });
   pipeline_->SetLanes(&lanes);
 
@@ -266,16 +266,31 @@ TEST_F(IngestPipelineTest, TheLanesGetEachNewEventOnceAndNoDuplicate) {
   LaneDispatcher lanes(LaneDispatcher::Options{});
   std::mutex mu;
   std::vector<std::string> seen;
-  lanes.Subscribe([&](const event::Event& e, Lane) {
+  lanes.Subscribe([&](LaneEvent& e, Lane) {
+    // The head comes without properties and context; full() adds them.
+    const bool bare = e.head().properties_json.empty() && e.head().context_json.empty();
+    const event::Event& full = e.full();
     std::lock_guard lock(mu);
-    seen.push_back(e.event_id + "/" + e.type);
+    seen.push_back(full.event_id + "/" + full.type + (bare ? " " : " not bare ") +
+                   full.properties_json + full.context_json);
   });
   pipeline_->SetLanes(&lanes);
-  ASSERT_TRUE(CommitAndWait(*pipeline_, Batch({"a", "b"})).ok());
-  ASSERT_TRUE(CommitAndWait(*pipeline_, Batch({"b", "c", "c"})).ok());
+  auto with_bodies = [](DecodedBatch batch) {
+    for (event::Event& e : batch.events) {
+      e.properties_json = R"({"n":")" + e.event_id + R"("})";
+      e.context_json = R"({"page":{"path":"/)" + e.event_id + R"("}})";
+    }
+    return batch;
+  };
+  ASSERT_TRUE(CommitAndWait(*pipeline_, with_bodies(Batch({"a", "b"}))).ok());
+  ASSERT_TRUE(CommitAndWait(*pipeline_, with_bodies(Batch({"b", "c", "c"}))).ok());
   lanes.Drain();
   std::lock_guard lock(mu);
-  EXPECT_EQ(seen, (std::vector<std::string>{"a/page_view", "b/page_view", "c/page_view"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      R"(a/page_view {"n":"a"}{"page":{"path":"/a"}})",
+                      R"(b/page_view {"n":"b"}{"page":{"path":"/b"}})",
+                      R"(c/page_view {"n":"c"}{"page":{"path":"/c"}})",
+                  }));
   Close();
 }
 
@@ -286,7 +301,7 @@ TEST(LaneDispatcherTest, MemoryStaysBoundedByDroppingBatchEventsFirst) {
   LaneDispatcher lanes(options);
   std::atomic<bool> release{false};
   std::atomic<int> realtime{0}, batch{0};
-  lanes.Subscribe([&](const event::Event&, Lane lane) {
+  lanes.Subscribe([&](LaneEvent&, Lane lane) {
     while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ++(lane == Lane::kRealtime ? realtime : batch);
   });

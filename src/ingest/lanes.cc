@@ -78,8 +78,12 @@ void LaneDispatcher::Run() {
     bytes_ -= entry.size();
     busy_ = true;
     lock.unlock();
-    if (Status s = event::DecodeEventInto(entry.batch->record(entry.index), &e); s.ok()) {
-      for (const Consumer& consumer : consumers_) consumer(e, lane);
+    std::string_view properties, context;
+    if (Status s =
+            event::DecodeEventHeadInto(entry.batch->record(entry.index), &e, &properties, &context);
+        s.ok()) {
+      LaneEvent delivered(&e, properties, context);  // views into entry.batch, held here
+      for (const Consumer& consumer : consumers_) consumer(delivered, lane);
     } else {
       spdlog::error("lanes: undecodable record: {}", s.ToString());
     }

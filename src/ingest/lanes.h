@@ -34,6 +34,31 @@ struct EncodedBatch {
   }
 };
 
+/// One durable event as the lanes hand it to a consumer: every field but properties and context
+/// decoded (head); those two are copied in only when a consumer asks (full), as the live views do
+/// for events someone watches. Valid during the consumer call.
+class LaneEvent {
+ public:
+  LaneEvent(event::Event* event, std::string_view properties, std::string_view context)
+      : event_(event), properties_(properties), context_(context) {}
+  /// The event; its properties_json and context_json are empty until full() is called.
+  const event::Event& head() const { return *event_; }
+  /// The whole event (properties and context copied in on the first call).
+  const event::Event& full() {
+    if (!full_) {
+      event_->properties_json.assign(properties_);
+      event_->context_json.assign(context_);
+      full_ = true;
+    }
+    return *event_;
+  }
+
+ private:
+  event::Event* event_;
+  std::string_view properties_, context_;
+  bool full_ = false;
+};
+
 /// The built-in real-time types: applications, interviews and offers.
 const std::unordered_set<std::string>& DefaultRealtimeTypes();
 
@@ -47,7 +72,7 @@ const std::unordered_set<std::string>& DefaultRealtimeTypes();
 /// back (503). Real-time events are never dropped for batch ones. Thread-safe.
 class LaneDispatcher {
  public:
-  using Consumer = std::function<void(const event::Event&, Lane)>;
+  using Consumer = std::function<void(LaneEvent&, Lane)>;
   struct Options {
     size_t max_bytes = 64 << 20;
     /// Types in the real-time lane besides DefaultRealtimeTypes() (those an alert rule watches).

@@ -42,13 +42,17 @@ void LiveService::Run() {
 }
 
 void LiveService::OnEvent(const event::Event& e) {
+  OnEvent(e, [&e]() -> const event::Event& { return e; });
+}
+
+void LiveService::OnEvent(const event::Event& e, const std::function<const event::Event&()>& full) {
   windows_.Record(e.tenant, e.type, e.user_id, clock_());
   std::shared_ptr<Topic> user =
       e.user_id.empty() ? nullptr : hub_.Find(TopicKey::User(e.tenant, e.user_id));
   std::shared_ptr<Topic> admin = hub_.Find(TopicKey::Admin(e.tenant));
   if (user == nullptr && admin == nullptr) return;  // nobody watches: no message to build
   auto message =
-      std::make_shared<const std::string>(EventMessage(e, options_.max_properties_bytes));
+      std::make_shared<const std::string>(EventMessage(full(), options_.max_properties_bytes));
   if (user != nullptr) user->PublishEvent(message);
   if (admin != nullptr) admin->PublishEvent(message);
 }

@@ -44,6 +44,10 @@ class LiveService {
 
   /// One durable event: counted, and sent to its user's and its tenant's admin topic.
   void OnEvent(const event::Event& event);
+  /// The same for an event whose properties and context are not at hand yet: `head` has every
+  /// other field, and `full` gives the whole event. It is called only when someone watches (the
+  /// lanes then decode the rest: most events are only counted).
+  void OnEvent(const event::Event& head, const std::function<const event::Event&()>& full);
   /// A new viewer of `topic` with its hello message queued (and, for an admin topic, the current
   /// stats); null when the hub is full.
   std::shared_ptr<Subscriber> Subscribe(const TopicKey& topic);

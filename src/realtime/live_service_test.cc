@@ -33,6 +33,26 @@ nlohmann::json Take(Subscriber& s) {
   return nlohmann::json::parse(*m);
 }
 
+TEST(LiveServiceTest, TheWholeEventIsAskedForOnlyWhenSomeoneWatches) {
+  int64_t now = kNow;
+  LiveService live({}, nullptr, [&] { return now; });
+  const event::Event whole = Ev("acme", "u1", "job_apply", R"({"job_id":"j1"})");
+  event::Event head = whole;
+  head.properties_json.clear();
+  int asked = 0;
+  auto full = [&]() -> const event::Event& {
+    ++asked;
+    return whole;
+  };
+  live.OnEvent(head, full);  // nobody watches acme yet: only counted
+  EXPECT_EQ(asked, 0);
+  auto u1 = live.Subscribe(TopicKey::User("acme", "u1"));
+  Take(*u1);  // hello
+  live.OnEvent(head, full);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(Take(*u1)["event"]["properties"]["job_id"], "j1");
+}
+
 TEST(LiveServiceTest, EventsReachTheirUserAndTheAdminTopicOnly) {
   int64_t now = kNow;
   LiveService live({}, nullptr, [&] { return now; });
