@@ -366,7 +366,18 @@ describe('dashboard', () => {
       await page.waitForSelector('[data-testid="signin-form"]');
       // A token the server rejects (signed with another secret): 401, back to the form with the reason.
       const [h, p] = demo.seekerToken.split('.');
-      await page.fill('[data-testid="signin-token"]', `${h}.${p}.${'A'.repeat(43)}`);
+      const rejected = `${h}.${p}.${'A'.repeat(43)}`;
+      // The rejected view's other requests answer late, after the next sign-in: their 401s must
+      // not sign that one out.
+      let rejectedRequests = 0;
+      await page.route('**/*', async (route) => {
+        const auth = route.request().headers().authorization ?? '';
+        if (auth === `Bearer ${rejected}` && rejectedRequests++ > 0) {
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+        }
+        await route.continue();
+      });
+      await page.fill('[data-testid="signin-token"]', rejected);
       await page.click('[data-testid="signin-submit"]');
       await page.waitForSelector('[data-testid="signin-message"]');
       assert.match(await page.textContent('[data-testid="signin-message"]'), /signature/i);
@@ -374,6 +385,10 @@ describe('dashboard', () => {
       await page.fill('[data-testid="signin-token"]', demo.seekerToken);
       await page.click('[data-testid="signin-submit"]');
       await waitRendered(page, 'seeker');
+      assert.ok(rejectedRequests > 1, `the rejected view made ${rejectedRequests} requests`);
+      await page.waitForTimeout(2000); // the late 401s arrive
+      assert.equal(await page.evaluate(() => document.body.dataset.rendered), 'seeker');
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('ca.token')), demo.seekerToken);
       await page.click('[data-testid="sign-out"]');
       await page.waitForSelector('[data-testid="signin-form"]');
       assert.equal(await page.evaluate(() => sessionStorage.getItem('ca.token')), null);

@@ -1,5 +1,6 @@
 // JSON over fetch with the user's token. A 401 signs the person out (the app shows the sign-in form
-// with the server's message); other errors reject with an ApiError carrying the status and code.
+// with the server's message) unless they signed in again meanwhile; other errors reject with an
+// ApiError carrying the status and code.
 import { token } from './auth.js';
 
 export class ApiError extends Error {
@@ -39,7 +40,9 @@ export async function api(path, init = {}) {
     const code = body?.error?.code ?? body?.code ?? `http_${res.status}`;
     const message = body?.error?.message ?? body?.message ?? `${res.status} ${res.statusText}`;
     const err = new ApiError(res.status, code, message);
-    if (res.status === 401) unauthorizedHandler(message);
+    // Only for the token still in use: a late 401 to a request made with a token already
+    // rejected (its view's other requests) must not sign out the person who signed in since.
+    if (res.status === 401 && token() === t) unauthorizedHandler(message);
     throw err;
   }
   return body;

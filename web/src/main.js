@@ -19,6 +19,7 @@ let view = null;
 let live = null;
 let rendered = false;
 let signinMessage = '';
+let generation = 0; // route() calls: a torn-down view's late answers must not mark the page
 
 function markRendered(name, err) {
   document.body.dataset.rendered = err ? `${name}-error` : name;
@@ -73,6 +74,7 @@ function setLiveStatus(node, state, transport) {
 
 function route() {
   teardown();
+  const mine = ++generation;
   const t = token();
   const c = claims(t);
   if (!t || expired(c)) {
@@ -103,7 +105,9 @@ function route() {
   const name = wantAdmin ? 'admin' : 'seeker';
   const ctx = {
     userId: isAdmin ? userId : null,
-    onRendered: (err) => markRendered(name, err),
+    onRendered: (err) => {
+      if (mine === generation) markRendered(name, err);
+    },
     openUser: (id) => {
       location.hash = formatHash('/', new URLSearchParams({ user: id }));
     },
