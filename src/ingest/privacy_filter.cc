@@ -15,7 +15,7 @@ void PrivacyFilter::Apply(event::Event* event) const {
 }
 
 void PrivacyFilter::ApplyBatch(std::vector<event::Event>* events) const {
-  if (!scrub_ && !truncate_ip_) return;  // nothing to do: not even the comparisons
+  if (!scrub_ && !truncate_ip_) return;    // nothing to do: not even the comparisons
   const event::Event* previous = nullptr;  // when its context came as this one's
   for (size_t i = 0; i < events->size(); ++i) {
     event::Event& e = (*events)[i];
