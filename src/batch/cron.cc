@@ -5,6 +5,8 @@
 #include <bit>
 #include <vector>
 
+#include "base/time_zone.h"
+
 namespace ca::batch {
 namespace {
 
@@ -202,26 +204,6 @@ Result<Field> ParseField(const FieldSpec& spec, std::string_view text) {
   return field;
 }
 
-/// IANA names only: letters, digits and "_+-." in '/'-separated segments, none of them "." or
-/// "..", and not "localtime" (cctz would read a path outside the zone database).
-bool IsPlausibleZoneName(std::string_view name) {
-  if (name.empty() || name.size() > 64 || name == "localtime") return false;
-  size_t segment = 0;
-  for (size_t i = 0; i <= name.size(); ++i) {
-    if (i == name.size() || name[i] == '/') {
-      const std::string_view seg = name.substr(segment, i - segment);
-      if (seg.empty() || seg == "." || seg == "..") return false;
-      segment = i + 1;
-      continue;
-    }
-    const char c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '+' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 /// The next value >= `from` whose bit is set in `bits`, or -1.
 int NextBit(uint64_t bits, int from) {
   if (from >= 64) return -1;
@@ -234,8 +216,7 @@ int NextBit(uint64_t bits, int from) {
 Result<CronSchedule> CronSchedule::Parse(std::string_view expression, std::string_view time_zone) {
   CronSchedule schedule;
   schedule.zone_name_ = time_zone.empty() ? "UTC" : std::string(time_zone);
-  if (!IsPlausibleZoneName(schedule.zone_name_) ||
-      !cctz::load_time_zone(schedule.zone_name_, &schedule.zone_)) {
+  if (!LoadTimeZone(schedule.zone_name_, &schedule.zone_)) {
     return InvalidArgument("unknown time zone " + Quote(schedule.zone_name_));
   }
 

@@ -7,6 +7,8 @@
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
 
+#include "base/time_zone.h"
+
 namespace ca::query {
 namespace {
 
@@ -22,29 +24,9 @@ Seconds ToSeconds(int64_t ms) { return Seconds(cctz::seconds(FloorDiv(ms, 1000))
 
 int64_t ToMillis(Seconds s) { return static_cast<int64_t>(s.time_since_epoch().count()) * 1000; }
 
-/// IANA names only: letters, digits and "_+-" in '/'-separated segments, none of them "." or
-/// "..", and not the special "localtime" (a path outside the zone database).
-bool IsPlausibleZoneName(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name == "localtime") return false;
-  size_t segment = 0;
-  for (size_t i = 0; i <= name.size(); ++i) {
-    if (i == name.size() || name[i] == '/') {
-      std::string_view seg(name.data() + segment, i - segment);
-      if (seg.empty() || seg == "." || seg == "..") return false;
-      segment = i + 1;
-      continue;
-    }
-    char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '+' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Result<cctz::time_zone> LoadZone(const std::string& name) {
   cctz::time_zone tz;
-  if (!IsPlausibleZoneName(name) || !cctz::load_time_zone(name, &tz)) {
+  if (!LoadTimeZone(name, &tz)) {
     return Status(ErrorCode::kInvalidQuery, "unknown time zone \"" + name + "\"");
   }
   return tz;

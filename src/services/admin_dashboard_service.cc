@@ -1,7 +1,5 @@
 #include "services/admin_dashboard_service.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -15,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "base/time_zone.h"
 #include "event/timestamp.h"
 #include "query/buckets.h"
 #include "query/executor.h"
@@ -79,31 +78,6 @@ ordered_json Rate(int64_t part, int64_t whole) {
 }
 
 std::string DayOf(const query::Buckets& b, size_t i) { return b.Label(i).substr(0, 10); }
-
-// An IANA name whose file is in the zone database. Checked before the name reaches cctz, which
-// remembers every name it failed to load (NOTES.md): a request must not grow that map.
-bool IsKnownZone(const std::string& name) {
-  if (name == "UTC") return true;
-  if (name.empty() || name.size() > 64) return false;
-  size_t segment = 0;
-  for (size_t i = 0; i <= name.size(); ++i) {
-    if (i == name.size() || name[i] == '/') {
-      const std::string_view part = std::string_view(name).substr(segment, i - segment);
-      if (part.empty() || part == "." || part == "..") return false;
-      segment = i + 1;
-      continue;
-    }
-    const char c = name[i];
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '+' || c == '-';
-    if (!ok) return false;
-  }
-  const char* dir = std::getenv("TZDIR");
-  const std::string path =
-      std::string(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") + "/" + name;
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 // The `n` local periods (days or weeks of `tz`) ending with the one that holds `end_ms - 1`.
 Result<query::Buckets> LastPeriods(int64_t end_ms, size_t n, query::Interval interval,
@@ -601,7 +575,7 @@ Status AdminDashboardService::Validate(const AdminDashboardRequest& request) {
   if (request.days < 1 || request.days > kMaxDays) {
     return Status(ErrorCode::kInvalidArgument, "days: must be 1 to 365");
   }
-  if (!IsKnownZone(request.timezone) ||
+  if (!IsKnownTimeZone(request.timezone) ||
       !query::Buckets::Make(0, kDayMs, query::Interval::kDay, request.timezone).ok()) {
     return Status(ErrorCode::kInvalidArgument,
                   "timezone: unknown time zone '" + request.timezone.substr(0, 64) + "'");
