@@ -159,7 +159,11 @@ void IngestHandler::CommitBody(
     return;
   }
   std::shared_ptr<const services::TenantIngestRules> rules;
+  // Held until the events are appended (or the request fails): a user deletion waits for the
+  // requests that may have checked their events against the suppression list from before it.
+  std::optional<ingest::IngestFence::Ticket> fence_ticket;
   if (rules_ != nullptr) {
+    fence_ticket.emplace(rules_->Enter());
     auto found = rules_->ForTenant(tenant);
     if (!found.ok()) {
       done(found.status());

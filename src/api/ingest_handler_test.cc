@@ -3,7 +3,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <future>
+
 #include "http/errors.h"
+#include "ingest/ingest_pipeline.h"
+#include "services/catalogue_service.h"
+#include "services/ingest_rules_service.h"
+#include "state/sqlite_state_store.h"
+#include "wal/wal_test_util.h"
 
 namespace ca::api {
 namespace {
@@ -86,6 +93,46 @@ TEST(IngestGuards, RateLimitedAnswersAre429WithRetryAfter) {
   bool retry_after = false;
   for (const auto& [name, value] : response.headers) retry_after |= name == "Retry-After";
   EXPECT_TRUE(retry_after);
+}
+
+// A request holds its fence ticket from before it reads the rules until its events are in the
+// WAL: a deletion draining the fence meanwhile has to wait for it (docs/privacy.md).
+TEST(IngestHandlerFence, ARequestIsInsideTheFenceFromItsRulesToItsAppend) {
+  wal::testing::TempDir dir;
+  wal::Options wal_options;
+  wal_options.dir = dir.path() + "/wal";
+  wal_options.sync = wal::SyncMode::kNone;
+  auto wal = std::move(wal::Wal::Open(wal_options)).value();
+  auto state = std::move(state::OpenSqliteStateStore(dir.path() + "/state.db")).value();
+  ASSERT_TRUE(state->GetOrCreateTenant("acme").ok());
+  ingest::IngestPipeline pipeline(wal.get(), 3600'000, 1000);
+  services::CatalogueService catalogues(state.get());
+  services::IngestRulesService* rules_ptr = nullptr;
+  std::vector<Status> drains;  // what a deletion draining the fence got, each time the rules
+                               // service read its clock for this request
+  services::IngestRulesService rules(state.get(), ingest::PrivacyOptions(), 1000, [&] {
+    drains.push_back(rules_ptr->InvalidateAndDrain("acme", 0));
+    return int64_t{1000};
+  });
+  rules_ptr = &rules;
+  IngestHandler handler(&pipeline, nullptr, &catalogues, IngestLimits(), state.get(), &rules);
+
+  std::promise<Result<ingest::Receipt>> receipt;
+  handler.CommitBody(
+      "acme", 1'700'000'000'000,
+      [](const event::Catalogue&) {
+        return std::string(R"({"events":[{"event_id":"f-1","type":"page_view","user_id":"u1",)"
+                           R"("timestamp":1700000000000,"context":{"page":{"path":"/"}}}]})");
+      },
+      nullptr, [&](Result<ingest::Receipt> r) { receipt.set_value(std::move(r)); }, {});
+  auto done = receipt.get_future().get();
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->accepted, 1u);
+  ASSERT_FALSE(drains.empty());
+  for (const Status& s : drains) EXPECT_EQ(s.code(), ErrorCode::kUnavailable) << s.ToString();
+  // Out of the request, nobody is inside.
+  EXPECT_TRUE(rules.InvalidateAndDrain("acme", 0).ok());
+  ASSERT_TRUE(wal->Close().ok());
 }
 
 }  // namespace

@@ -332,7 +332,7 @@ Status ServerApp::StartServices(const Config& config, Parts* parts) {
   user_parts.rollups = parts->rollups.get();
   user_parts.wal = parts->wal.get();
   user_parts.on_suppressed = [rules = parts->ingest_rules.get()](const std::string& tenant) {
-    rules->Invalidate(tenant);
+    return rules->InvalidateAndDrain(tenant, 30'000);
   };
   parts->user_data = std::make_unique<services::UserDataService>(std::move(user_parts));
   parts->user_data_handler = std::make_unique<api::UserDataHandler>(

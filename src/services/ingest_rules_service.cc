@@ -19,10 +19,12 @@ IngestRulesService::IngestRulesService(state::StateStore* store,
 Result<std::shared_ptr<const TenantIngestRules>> IngestRulesService::ForTenant(
     std::string_view tenant) {
   const int64_t now = now_ms_();
+  uint64_t invalidations;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(tenant);
     if (it != entries_.end() && now - it->second.loaded_at_ms < ttl_ms_) return it->second.rules;
+    invalidations = invalidations_;
   }
   CA_ASSIGN_OR_RETURN(std::optional<state::Tenant> found, store_->FindTenant(tenant));
   const state::IngestPolicy policy = found ? found->policy : state::IngestPolicy();
@@ -43,14 +45,29 @@ Result<std::shared_ptr<const TenantIngestRules>> IngestRulesService::ForTenant(
   resolved->privacy = std::make_shared<const ingest::PrivacyFilter>(privacy);
 
   std::shared_ptr<const TenantIngestRules> rules = std::move(resolved);
+  const int64_t loaded_at = now_ms_();
+  // An invalidation since the reads above may have come after them (a user suppressed between
+  // the read and now): such rules serve this request, which its fence ticket covers, but are
+  // not kept for later ones.
   std::lock_guard lock(mu_);
-  entries_[std::string(tenant)] = {rules, now};
+  if (invalidations_ == invalidations) entries_[std::string(tenant)] = {rules, loaded_at};
   return rules;
 }
 
 void IngestRulesService::Invalidate(std::string_view tenant) {
   std::lock_guard lock(mu_);
+  ++invalidations_;
   if (auto it = entries_.find(tenant); it != entries_.end()) entries_.erase(it);
+}
+
+Status IngestRulesService::InvalidateAndDrain(std::string_view tenant, int64_t timeout_ms) {
+  Invalidate(tenant);
+  if (!fence_.Drain(timeout_ms)) {
+    return Status(ErrorCode::kUnavailable,
+                  "ingest requests that started before the change are still running after " +
+                      std::to_string(timeout_ms) + " ms; retry");
+  }
+  return Status::Ok();
 }
 
 }  // namespace ca::services

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "ingest/ingest_fence.h"
 #include "ingest/privacy_filter.h"
 #include "ingest/tenant_rules.h"
 #include "state/state_store.h"
@@ -35,8 +36,16 @@ class IngestRulesService {
 
   /// The rules of `tenant` (the defaults for a tenant without a stored policy).
   Result<std::shared_ptr<const TenantIngestRules>> ForTenant(std::string_view tenant);
-  /// Forgets the cached rules of `tenant` (after a user deletion in this process).
+  /// Forgets the cached rules of `tenant`. Rules being read meanwhile are not cached either.
   void Invalidate(std::string_view tenant);
+
+  /// Held by an ingest request from before it asks for its rules until its events are appended
+  /// to the WAL, so that InvalidateAndDrain can wait for it.
+  [[nodiscard]] ingest::IngestFence::Ticket Enter() { return fence_.Enter(); }
+  /// After a user deletion: Invalidate, then wait until every request that entered before has
+  /// let go of its ticket. Once it returns, no event is checked against the rules from before,
+  /// nor still on its way to the WAL after such a check. kUnavailable after `timeout_ms`.
+  Status InvalidateAndDrain(std::string_view tenant, int64_t timeout_ms);
 
  private:
   struct Entry {
@@ -49,6 +58,8 @@ class IngestRulesService {
   const std::function<int64_t()> now_ms_;
   std::mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_;  // guarded by mu_
+  uint64_t invalidations_ = 0;                         // guarded by mu_
+  ingest::IngestFence fence_;
 };
 
 }  // namespace ca::services

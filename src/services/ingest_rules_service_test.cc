@@ -52,5 +52,40 @@ TEST_F(IngestRulesServiceTest, PolicyAndSuppressionApplyAfterTheTtl) {
   EXPECT_EQ((*service.ForTenant("acme"))->rules.suppressed_users->count("also-gone"), 1u);
 }
 
+// A user suppressed (and the rules invalidated) while a request reads the rules: that request's
+// copy is from before, and must not be kept for the requests after it.
+TEST_F(IngestRulesServiceTest, RulesReadAcrossAnInvalidationAreNotKept) {
+  IngestRulesService* service_ptr = nullptr;
+  int clock_reads = 0;
+  IngestRulesService service(store_.get(), ingest::PrivacyOptions(), 1000, [&] {
+    // The second reading comes after the rules are read from the state store, before they are
+    // kept: the deletion happens right there.
+    if (++clock_reads == 2) {
+      EXPECT_TRUE(store_->SuppressUsers("acme", {"gone"}, now_).ok());
+      service_ptr->Invalidate("acme");
+    }
+    return now_;
+  });
+  service_ptr = &service;
+  auto first = service.ForTenant("acme");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*first)->rules.suppressed_users, nullptr);  // read before the suppression
+  auto next = service.ForTenant("acme");                 // within the TTL: a kept copy would answer
+  ASSERT_TRUE(next.ok());
+  ASSERT_NE((*next)->rules.suppressed_users, nullptr);
+  EXPECT_EQ((*next)->rules.suppressed_users->count("gone"), 1u);
+}
+
+TEST_F(IngestRulesServiceTest, InvalidateAndDrainWaitsForTheRequestsThatEnteredBefore) {
+  IngestRulesService service(store_.get(), ingest::PrivacyOptions(), 1000, [this] { return now_; });
+  {
+    ingest::IngestFence::Ticket request = service.Enter();
+    ASSERT_TRUE(service.ForTenant("acme").ok());
+    const Status waited = service.InvalidateAndDrain("acme", 50);
+    EXPECT_EQ(waited.code(), ErrorCode::kUnavailable) << waited.ToString();
+  }
+  EXPECT_TRUE(service.InvalidateAndDrain("acme", 50).ok());  // the request has left
+}
+
 }  // namespace
 }  // namespace ca::services

@@ -166,13 +166,16 @@ Result<ordered_json> UserDataService::Delete(const std::string& tenant, const st
   if (user_id.empty()) return InvalidArgument("user_id is required");
   // First no new events of theirs, then away with the old ones.
   CA_RETURN_IF_ERROR(parts_.state->SuppressUsers(tenant, {user_id}, now_ms));
-  if (parts_.on_suppressed) parts_.on_suppressed(tenant);
+  if (parts_.on_suppressed) CA_RETURN_IF_ERROR(parts_.on_suppressed(tenant));
+  // Every event of theirs that passed the old suppression list is appended by now, and was
+  // received before this reading of the clock: the mask covers it.
+  const int64_t masked_up_to = std::max(now_ms, parts_.now_ms ? parts_.now_ms() : NowMillis());
   CA_ASSIGN_OR_RETURN(store::DeletionReceipt receipt,
-                      parts_.store->DeleteUser(tenant, user_id, now_ms));
+                      parts_.store->DeleteUser(tenant, user_id, masked_up_to));
   // The rollups must have read every event taken in before the suppression, so that none of
   // them adds a row back after the user's rows are gone.
   if (parts_.rollups != nullptr && parts_.wal != nullptr) {
-    CA_RETURN_IF_ERROR(parts_.rollups->WaitPosition(parts_.wal->durable_lsn(), 30'000));
+    CA_RETURN_IF_ERROR(parts_.rollups->WaitPosition(parts_.wal->appended_lsn(), 30'000));
   }
   CA_RETURN_IF_ERROR(parts_.state->ForgetUser(tenant, user_id));
   std::vector<int64_t> letters;

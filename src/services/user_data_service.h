@@ -28,8 +28,13 @@ class UserDataService {
     cache::Cache* cache = nullptr;            // may be null
     batch::RollupUpdater* rollups = nullptr;  // may be null
     const wal::Wal* wal = nullptr;            // with rollups: their position is awaited
-    /// Called after the user joins the suppression list (e.g. to drop cached ingest rules).
-    std::function<void(const std::string& tenant)> on_suppressed;
+    /// Called after the user joins the suppression list: drops the cached ingest rules and
+    /// waits for the requests that may have checked events against the old ones
+    /// (IngestRulesService::InvalidateAndDrain). An error stops the deletion.
+    std::function<Status(const std::string& tenant)> on_suppressed;
+    /// The clock (default NowMillis): events received up to its reading after on_suppressed
+    /// are masked.
+    std::function<int64_t()> now_ms;
   };
   explicit UserDataService(Parts parts) : parts_(std::move(parts)) {}
 
@@ -39,9 +44,11 @@ class UserDataService {
   Result<nlohmann::ordered_json> Export(const std::string& tenant, const std::string& user_id);
 
   /// Deletes `user_id`'s data: the id joins the suppression list first (their events are no
-  /// longer taken in), their events are masked at once (removed physically at the next rewrite),
-  /// their traits and rollups and the dead letters naming them are deleted, their cache entries
-  /// dropped. Returns the receipt. kInvalidArgument for an empty user id.
+  /// longer taken in) and the requests already past the old list are awaited (on_suppressed);
+  /// their events are masked at once (removed physically at the next rewrite), also those
+  /// received while the deletion ran; their traits and rollups and the dead letters naming them
+  /// are deleted, their cache entries dropped. Returns the receipt. kInvalidArgument for an
+  /// empty user id.
   Result<nlohmann::ordered_json> Delete(const std::string& tenant, const std::string& user_id,
                                         int64_t now_ms);
 

@@ -435,6 +435,11 @@ Lsn Wal::durable_lsn() const {
   return durable_lsn_;
 }
 
+Lsn Wal::appended_lsn() const {
+  std::lock_guard lock(mu_);
+  return next_lsn_;
+}
+
 Lsn Wal::start_lsn() const {
   std::lock_guard lock(mu_);
   return segments_.empty() ? durable_lsn_ : segments_.front();

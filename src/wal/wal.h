@@ -104,6 +104,8 @@ class Wal {
   /// End of the records known done: every record below it has had its callback run with OK and
   /// can be read. In kAlways mode they are fdatasynced; in the other modes written.
   Lsn durable_lsn() const;
+  /// End of every record appended so far, done or not (>= durable_lsn()).
+  Lsn appended_lsn() const;
   /// First LSN still on disk (start of the oldest segment).
   Lsn start_lsn() const;
 

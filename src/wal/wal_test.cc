@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -123,6 +124,26 @@ TEST(WalTest, ManyRecordsInOneAppendSpanSegments) {
   EXPECT_EQ((*wal)->durable_lsn(), end);
   ASSERT_TRUE((*wal)->Close().ok());
   ExpectRecords(o, 40);
+}
+
+TEST(WalTest, TheAppendedEndIsKnownBeforeTheRecordsAreDone) {
+  TempDir dir;
+  auto wal = Wal::Open(SmallOptions(dir.path()));
+  ASSERT_TRUE(wal.ok());
+  const Lsn start = (*wal)->appended_lsn();
+  EXPECT_EQ(start, (*wal)->durable_lsn());
+  std::vector<std::string> storage;
+  for (int i = 0; i < 20; ++i) storage.push_back(Payload(i));
+  std::vector<std::string_view> views(storage.begin(), storage.end());
+  std::promise<void> done;
+  auto end = (*wal)->Append(views, [&](const Status&) { done.set_value(); });
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ((*wal)->appended_lsn(), *end);  // at once, done or not
+  EXPECT_GT(*end, start);
+  done.get_future().wait();
+  EXPECT_EQ((*wal)->durable_lsn(), *end);
+  EXPECT_EQ((*wal)->appended_lsn(), *end);
+  ASSERT_TRUE((*wal)->Close().ok());
 }
 
 TEST(WalTest, ConcurrentAppendersShareSyncs) {
