@@ -328,6 +328,57 @@ describe('dashboards, market data and jobs', { timeout: 300000 }, () => {
     assert.equal(again.body.rejected[0].code, 'user_suppressed', show(again));
   }));
 
+  test('a person deleted while their events keep arriving leaves none behind', withDiagnostics(async () => {
+    // Four senders post this person's events without pause while the deletion runs: whatever
+    // was accepted before it must go with the rest, and nothing is accepted after it.
+    const user = 'u-live';
+    let deletedAt = 0;
+    let sent = 0;
+    const accepted = [];
+    const sender = async (n) => {
+      let suppressedAnswers = 0;
+      for (let round = 0; suppressedAnswers < 3 && round < 2000; round++) {
+        const events = [];
+        for (let i = 0; i < 20; i++) {
+          events.push({
+            event_id: `live-${n}-${round}-${i}`, type: 'job_apply', user_id: user,
+            timestamp: new Date(kNow).toISOString(), properties: { job_id: `j${i}` },
+          });
+        }
+        const sentAfterDeletion = deletedAt !== 0;
+        const res = await postEvents(server, { events }, { key: keys.write_key });
+        sent += events.length;
+        assert.ok(res.status === 200 || res.status === 400, show(res));
+        if (res.body.accepted > 0) {
+          assert.ok(!sentAfterDeletion, 'events sent after the deletion had answered were accepted');
+          accepted.push(res.body.accepted);
+        }
+        if (res.body.rejected?.some((r) => r.code === 'user_suppressed')) suppressedAnswers++;
+      }
+      assert.equal(suppressedAnswers, 3, `sender ${n} was never refused`);
+    };
+    const senders = [0, 1, 2, 3].map(sender);
+    while (sent < 400) await sleep(5);  // some are in the store, more on their way
+    const deleted = await request(server, 'DELETE', `/analytics/users/${user}`, {
+      headers: { authorization: `Bearer ${keys.secret_key}` },
+    });
+    assert.equal(deleted.status, 200, show(deleted));
+    deletedAt = Date.now();
+    await Promise.all(senders);
+    assert.ok(accepted.length > 0, 'some events were accepted before the deletion');
+
+    const after = await get(`/analytics/users/${user}/export`, keys.secret_key);
+    assert.equal(after.status, 200, show(after));
+    assert.equal(after.body.events.length, 0, `events left behind: ${JSON.stringify(after.body.events.slice(0, 3))}`);
+    assert.deepEqual(after.body.daily_metrics, []);
+    assert.equal(after.body.suppressed, true);
+    // Still none once the rollups and the store have read everything that was sent.
+    await sleep(1500);
+    const later = await get(`/analytics/users/${user}/export`, keys.secret_key);
+    assert.equal(later.body.events.length, 0, show(later));
+    assert.deepEqual(later.body.daily_metrics, [], show(later));
+  }));
+
   test('the API description lists the routes', withDiagnostics(async () => {
     const res = await request(server, 'GET', '/openapi.json');
     assert.equal(res.status, 200, show(res));
