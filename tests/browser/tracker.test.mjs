@@ -20,6 +20,8 @@ import { launchBrowser } from './lib/browser.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kTrackerFile = path.resolve(here, '../../build/web/tracker.js');
 const kPageTemplate = fs.readFileSync(path.join(here, 'pages/tracker.html'), 'utf8');
+// Served for paths under /script-tag/: tracker.js started by its data-write-key alone.
+const kScriptTagPage = fs.readFileSync(path.join(here, 'pages/script-tag.html'), 'utf8');
 const kMaxGzipBytes = 6144;
 const kEndpoint = '/api/analytics/events';
 
@@ -31,8 +33,9 @@ const keys = {}; // tenant -> {write_key, secret_key}
 // ---- the customer's site ----------------------------------------------------------------------
 
 /**
- * Serves the test page for any path (an SPA's routes, a form's action) on 127.0.0.1:PORT. The page
- * posts to `site.caHost` with `site.writeKey`; both are set by each test before it navigates.
+ * Serves the test page for any path (an SPA's routes, a form's action) on 127.0.0.1:PORT, and the
+ * script-tag page under /script-tag/. The page posts to `site.caHost` with `site.writeKey`; both
+ * are set by each test before it navigates.
  */
 async function startSite() {
   const s = { caHost: '', writeKey: '', requests: [] };
@@ -46,10 +49,11 @@ async function startSite() {
         return;
       }
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(s.html());
+      res.end(s.html(req.url));
     });
   });
-  s.html = () => kPageTemplate.replaceAll('__CA_HOST__', s.caHost).replaceAll('__CA_WRITE_KEY__', s.writeKey);
+  s.html = (url) => (url.startsWith('/script-tag/') ? kScriptTagPage : kPageTemplate)
+    .replaceAll('__CA_HOST__', s.caHost).replaceAll('__CA_WRITE_KEY__', s.writeKey);
   await new Promise((resolve) => s.http.listen(0, '127.0.0.1', resolve));
   s.origin = `http://127.0.0.1:${s.http.address().port}`;
   s.use = (tenant, caHost = server.url) => {
@@ -121,7 +125,7 @@ async function metric(srv, name) {
 // ---- setup ------------------------------------------------------------------------------------
 
 const kTenants = ['basic', 'snippet', 'auto', 'batch', 'beacon', 'offline', 'consent', 'dnt', 'faults',
-  'origins'];
+  'origins', 'script-tag'];
 
 before(async () => {
   assert.ok(fs.existsSync(kTrackerFile), `${kTrackerFile} is missing: run scripts/build-web.sh`);
@@ -239,6 +243,35 @@ test('the loading snippet: calls made before tracker.js has loaded are kept', wi
   assert.equal(ofType(events, 'identify')[0].user_id, 'user-early');
   await context.close();
 }));
+
+test('data-write-key alone starts the tracker; without localStorage its ids live for the page only',
+  withDiagnostics(async () => {
+    site.use('script-tag');
+    // A browser that refuses storage to the site (privacy settings, some embedded views).
+    const noStorage = `Object.defineProperty(window, 'localStorage', {
+      configurable: true, get() { throw new DOMException('storage is disabled', 'SecurityError'); } });`;
+    const { context, page } = await openPage({ pathName: '/script-tag/jobs', initScript: noStorage });
+    assert.equal(await page.evaluate(() => { try { return typeof localStorage; } catch { return 'refused'; } }),
+      'refused');
+    await page.evaluate(() => { ca.track('job_view', { job_id: 'j9' }); ca.flush(); });
+    const first = await waitForEvents(server, 'script-tag', (es) => es.length === 2,
+      { what: 'the page view and the job view' });
+    assert.deepEqual(first.map((e) => e.type).sort(), ['job_view', 'page_view']);
+    assert.equal(first[0].context.page.path, '/script-tag/jobs', 'posted to the host tracker.js came from');
+    assert.equal(new Set(first.map((e) => e.anonymous_id)).size, 1, 'one visitor within the page');
+    assert.equal(new Set(first.map((e) => e.session_id)).size, 1);
+
+    // Nothing was kept: the next page is a new visitor with a new session.
+    await page.reload();
+    await page.evaluate(() => ca.flush());
+    const all = await waitForEvents(server, 'script-tag', (es) => es.length === 3, { what: 'a second page view' });
+    const second = all.find((e) => !first.some((f) => f.event_id === e.event_id));
+    assert.equal(second.type, 'page_view');
+    assert.notEqual(second.anonymous_id, first[0].anonymous_id);
+    assert.notEqual(second.session_id, first[0].session_id);
+    assert.deepEqual(await context.cookies(), [], 'no cookies instead');
+    await context.close();
+  }));
 
 test('autocapture: clicks and form submits, never input values', withDiagnostics(async () => {
   site.use('auto');
