@@ -225,7 +225,7 @@ void Connection::Dispatch() {
   const std::string_view client_id = ToStd(message["X-Request-Id"]);
   request_id_ = IsValidRequestId(client_id) ? std::string(client_id) : RandomHex(8);
   request.request_id = request_id_;
-  if (!SplitTarget(request.target, &request.path, &request.query)) {
+  if (!SplitTarget(request.target, &request.path, &request.query, &request.raw_path)) {
     Reject({ErrorCode::kBadRequest, "malformed request target"});
     return;
   }

@@ -33,11 +33,13 @@ std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space
   return out;
 }
 
-bool SplitTarget(std::string_view target, std::string* path, std::string* query) {
+bool SplitTarget(std::string_view target, std::string* path, std::string* query,
+                 std::string* raw_path_out) {
   if (target == "*") {
     // assign(n, c) rather than = "*": g++ 12 -O2 reports a false -Wrestrict on the latter.
     path->assign(1, '*');
     query->clear();
+    if (raw_path_out != nullptr) raw_path_out->assign(1, '*');
     return true;
   }
   for (std::string_view scheme : {"http://", "https://"}) {
@@ -58,6 +60,7 @@ bool SplitTarget(std::string_view target, std::string* path, std::string* query)
   if (!decoded) return false;
   *path = std::move(*decoded);
   *query = std::string(raw_query);
+  if (raw_path_out != nullptr) raw_path_out->assign(raw_path);
   return true;
 }
 

@@ -17,6 +17,9 @@ struct Request {
   std::string target;
   /// Percent-decoded path without the query, e.g. "/a b".
   std::string path;
+  /// The path as sent, still percent-encoded, e.g. "/a%20b": routes with `{name}` segments are
+  /// matched on it, so that an encoded '/' ("%2F") stays inside its segment. Empty: `path`.
+  std::string raw_path;
   /// Raw query string after '?', without the '?'; empty when absent.
   std::string query;
   /// Header fields in arrival order; names lower-cased, values as sent.
@@ -46,9 +49,10 @@ struct Request {
 /// malformed escape.
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space);
 
-/// Splits a request target into its decoded path and raw query. Accepts origin form ("/p?q"),
-/// absolute form ("http://host/p?q") and "*". Returns false for anything else or a malformed
-/// escape.
-bool SplitTarget(std::string_view target, std::string* path, std::string* query);
+/// Splits a request target into its decoded path and raw query (and, when `raw_path` is given,
+/// the path as sent). Accepts origin form ("/p?q"), absolute form ("http://host/p?q") and "*".
+/// Returns false for anything else or a malformed escape.
+bool SplitTarget(std::string_view target, std::string* path, std::string* query,
+                 std::string* raw_path = nullptr);
 
 }  // namespace ca::http

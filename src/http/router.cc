@@ -42,9 +42,17 @@ void Router::Add(std::string method, std::string path, Handler h) {
 }
 
 const Router::Methods* Router::MatchPattern(
-    std::string_view path, std::vector<std::pair<std::string, std::string>>* params) const {
+    std::string_view path, bool encoded,
+    std::vector<std::pair<std::string, std::string>>* params) const {
   if (patterns_.empty() || path.empty() || path[0] != '/') return nullptr;
-  const std::vector<std::string> segments = Split(path);
+  // Split as sent, then decode each segment: "%2F" is part of a value, not a separator.
+  std::vector<std::string> segments = Split(path);
+  for (std::string& segment : segments) {
+    if (!encoded) break;
+    std::optional<std::string> decoded = PercentDecode(segment, /*plus_as_space=*/false);
+    if (!decoded) return nullptr;  // SplitTarget refuses such targets before
+    segment = std::move(*decoded);
+  }
   for (const Pattern& p : patterns_) {
     if (p.segments.size() != segments.size()) continue;
     params->clear();
@@ -68,7 +76,8 @@ void Router::Dispatch(Request& request, Responder responder) const {
   if (auto path_it = routes_.find(request.path); path_it != routes_.end()) {
     found = &path_it->second;
   } else {
-    found = MatchPattern(request.path, &request.path_params);
+    const bool encoded = !request.raw_path.empty();
+    found = MatchPattern(encoded ? request.raw_path : request.path, encoded, &request.path_params);
   }
   if (found == nullptr) {
     responder(ErrorResponse({ErrorCode::kRouteNotFound, "no route for " + request.path}));

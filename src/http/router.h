@@ -43,8 +43,9 @@ class Router {
     std::vector<std::string> segments;  // "{name}" for a parameter
     Methods methods;
   };
-  /// The methods of the pattern matching `path`, filling `params`; null when none matches.
-  const Methods* MatchPattern(std::string_view path,
+  /// The methods of the pattern matching `path` (percent-encoded when `encoded`: its segments
+  /// are decoded after the split), filling `params`; null when none matches.
+  const Methods* MatchPattern(std::string_view path, bool encoded,
                               std::vector<std::pair<std::string, std::string>>* params) const;
 
   // path -> method -> handler

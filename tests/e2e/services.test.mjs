@@ -328,6 +328,34 @@ describe('dashboards, market data and jobs', { timeout: 300000 }, () => {
     assert.equal(again.body.rejected[0].code, 'user_suppressed', show(again));
   }));
 
+  test('a user id with a slash is reached by its encoded form, to export and to delete', withDiagnostics(async () => {
+    const user = 'org/7';
+    const sent = await postEvents(server, {
+      events: [{ event_id: 'svc-slash', type: 'job_apply', user_id: user, timestamp: new Date(kNow).toISOString(), properties: { job_id: 'j1' } }],
+    }, { key: keys.write_key });
+    assert.equal(sent.body.accepted, 1, show(sent));
+    const route = `/analytics/users/${encodeURIComponent(user)}`;
+    assert.equal(route, '/analytics/users/org%2F7');
+    let mine;
+    for (let i = 0; i < 40; i++) {  // the store shows it within a second of the acknowledgement
+      mine = await get(`${route}/export`, keys.secret_key);
+      if (mine.status !== 200 || mine.body.events.length > 0) break;
+      await sleep(100);
+    }
+    assert.equal(mine.status, 200, show(mine));
+    assert.equal(mine.body.user_id, user);
+    assert.deepEqual(mine.body.events.map((e) => e.event_id), ['svc-slash']);
+    const deleted = await request(server, 'DELETE', route, {
+      headers: { authorization: `Bearer ${keys.secret_key}` },
+    });
+    assert.equal(deleted.status, 200, show(deleted));
+    assert.equal(deleted.body.user_id, user);
+    assert.equal(deleted.body.events_masked, 1, show(deleted));
+    const after = await get(`${route}/export`, keys.secret_key);
+    assert.deepEqual(after.body.events, []);
+    assert.equal(after.body.suppressed, true);
+  }));
+
   test('a person deleted while their events keep arriving leaves none behind', withDiagnostics(async () => {
     // Four senders post this person's events without pause while the deletion runs: whatever
     // was accepted before it must go with the rest, and nothing is accepted after it.
