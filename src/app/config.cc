@@ -126,6 +126,12 @@ const KeyInfo kKeys[] = {
     {"threads", ValueType::kInteger, "number of cores", "HTTP worker threads (1 to 1024).",
      [](std::string_view v, Config* c) { return SetInteger<int, 1, 1024>(v, &c->threads); },
      [](const Config& c) { return std::to_string(c.threads); }},
+    {"http.max_connections", ValueType::kInteger, "",
+     "Open HTTP connections at most (1 to 1000000); past it new ones get 503 overloaded.",
+     [](std::string_view v, Config* c) {
+       return SetInteger<uint32_t, 1, 1'000'000>(v, &c->http_max_connections);
+     },
+     [](const Config& c) { return std::to_string(c.http_max_connections); }},
     {"log_format", ValueType::kString, "",
      "How the server logs: json (one object per line, with the request id of each answered "
      "request) or text.",
@@ -440,6 +446,7 @@ Config DefaultConfig() {
   c.max_event_bytes = 32 * 1024;
   c.max_body_bytes = 1 * kMiB;
   c.max_batch_events = 1000;
+  c.http_max_connections = 10'000;
   c.shutdown_grace_ms = 10'000;
   c.store_memtable_rows = 1'000'000;
   c.store_granule_cache_mb = 128;

@@ -19,6 +19,7 @@ struct Config {
   std::string listen_host;               // listen (HOST part; IPv6 without brackets)
   uint16_t listen_port = 0;              // listen (PORT part; 0 = any free port)
   int threads = 1;                       // threads
+  uint32_t http_max_connections = 0;     // http.max_connections
   std::string log_level;                 // log_level
   std::string log_format;                // log_format: "json" or "text"
   std::string wal_sync;                  // wal.sync: "always", "interval" or "none"

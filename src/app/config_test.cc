@@ -46,6 +46,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.max_event_bytes, 32768u);
   EXPECT_EQ(c.max_body_bytes, 1048576u);
   EXPECT_EQ(c.max_batch_events, 1000u);
+  EXPECT_EQ(c.http_max_connections, 10000u);
   EXPECT_EQ(c.shutdown_grace_ms, 10000);
   EXPECT_TRUE(Validate(c).ok());
 }
@@ -64,6 +65,7 @@ TEST_F(ConfigTest, SetParsesEveryKey) {
       {"ingest.max_event_bytes", "4096"},
       {"ingest.max_body_bytes", "65536"},
       {"ingest.max_batch_events", "10"},
+      {"http.max_connections", "500"},
       {"shutdown_grace_ms", "0"},
   };
   for (const auto& [key, value] : values) {
@@ -81,6 +83,7 @@ TEST_F(ConfigTest, SetParsesEveryKey) {
   EXPECT_EQ(c.max_event_bytes, 4096u);
   EXPECT_EQ(c.max_body_bytes, 65536u);
   EXPECT_EQ(c.max_batch_events, 10u);
+  EXPECT_EQ(c.http_max_connections, 500u);
   EXPECT_EQ(c.shutdown_grace_ms, 0);
 }
 
@@ -107,6 +110,8 @@ TEST_F(ConfigTest, SetRejectsBadValuesAndLeavesConfigUnchanged) {
       {"data", ""},
       {"threads", "0"},
       {"threads", "-2"},
+      {"http.max_connections", "0"},
+      {"http.max_connections", "1000001"},
       {"threads", "two"},
       {"threads", "2.5"},
       {"threads", ""},

@@ -550,7 +550,9 @@ Status ServerApp::Start() {
   http_options.port = config_.listen_port;
   http_options.threads = config_.threads;
   http_options.max_body_bytes = config_.max_body_bytes;
+  http_options.max_connections = config_.http_max_connections;
   parts->server = std::make_unique<http::Server>(http_options, std::move(router));
+  RegisterHttpServerMetrics(&parts->registry, parts->server.get());
   CA_RETURN_IF_ERROR(parts->server->Start());
   parts_ = std::move(parts);
   return Status::Ok();

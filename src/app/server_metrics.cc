@@ -87,4 +87,17 @@ void RegisterServerMetrics(metrics::Registry* registry, const ServerMetricsSourc
       });
 }
 
+void RegisterHttpServerMetrics(metrics::Registry* registry, const http::Server* server) {
+  registry->GaugeFunction(
+      "ca_http_open_connections", "HTTP connections open now, live streams included.", {},
+      [server] {
+        return std::vector<Sample>{{{}, static_cast<double>(server->stats().active_connections)}};
+      });
+  registry->CounterFunction(
+      "ca_http_refused_connections_total",
+      "HTTP connections turned away (503 overloaded) at http.max_connections.", {}, [server] {
+        return std::vector<Sample>{{{}, static_cast<double>(server->stats().refused_connections)}};
+      });
+}
+
 }  // namespace ca::app

@@ -3,6 +3,7 @@
 #include "base/metrics.h"
 #include "batch/rollup_updater.h"
 #include "cache/cache.h"
+#include "http/server.h"
 #include "ingest/ingest_pipeline.h"
 #include "ingest/lanes.h"
 #include "store/event_store.h"
@@ -25,5 +26,9 @@ struct ServerMetricsSources {
 /// consumer lag, unflushed rows, cache hit ratio. The histograms (WAL sync, queries, HTTP) are
 /// registered where they are observed.
 void RegisterServerMetrics(metrics::Registry* registry, const ServerMetricsSources& sources);
+
+/// Registers the HTTP server's connection metrics: open connections and those turned away at
+/// `http.max_connections`. `server` must outlive the registry's last Render.
+void RegisterHttpServerMetrics(metrics::Registry* registry, const http::Server* server);
 
 }  // namespace ca::app

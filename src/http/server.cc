@@ -12,8 +12,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 
 #include "http/connection.h"
+#include "http/errors.h"
+#include "http/response.h"
 #include "http/server_context.h"
 
 namespace ca::http {
@@ -42,6 +45,8 @@ class Server::Impl {
 
   void Accept();
   void OnAccept(boost::system::error_code ec, tcp::socket socket);
+  // Answers 503 overloaded on a connection past max_connections and closes it.
+  void Refuse(tcp::socket socket);
   void RunIoThread();
   void DoShutdown(std::chrono::milliseconds grace);
 
@@ -55,6 +60,7 @@ class Server::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<uint16_t> port_{0};
+  std::atomic<uint64_t> refused_connections_{0};
 
   mutable std::mutex mu_;
   std::condition_variable done_cv_;
@@ -140,6 +146,11 @@ void Server::Impl::OnAccept(boost::system::error_code ec, tcp::socket socket) {
     });
     return;
   }
+  if (ctx_.connections.size() >= options_.max_connections) {
+    Refuse(std::move(socket));
+    Accept();
+    return;
+  }
   ++ctx_.accepted_connections;
   socket.set_option(tcp::no_delay(true), ec);
   auto connection = std::make_shared<Connection>(std::move(socket), ctx_);
@@ -150,6 +161,25 @@ void Server::Impl::OnAccept(boost::system::error_code ec, tcp::socket socket) {
   }
   connection->Start();
   Accept();
+}
+
+void Server::Impl::Refuse(tcp::socket socket) {
+  ++refused_connections_;
+  const Response r = ErrorResponse(
+      Status(ErrorCode::kOverloaded, "the server has too many open connections; retry shortly"));
+  std::string raw =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: career-analytics\r\n"
+      "Connection: close\r\nContent-Type: " +
+      r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
+  for (const auto& [name, value] : r.headers) raw += name + ": " + value + "\r\n";
+  raw += "\r\n" + r.body;
+  // Written without waiting: a new socket's send buffer takes these few hundred bytes whole,
+  // and a client that does not read them is not waited for.
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  asio::write(socket, asio::buffer(raw), ec);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
 }
 
 void Server::Impl::Shutdown(std::chrono::milliseconds grace) {
@@ -226,6 +256,7 @@ Server::Stats Server::Impl::stats() const {
   s.rejected_requests = ctx_.rejected_requests.load();
   s.handler_errors = ctx_.handler_errors.load();
   s.accepted_connections = ctx_.accepted_connections.load();
+  s.refused_connections = refused_connections_.load();
   s.active_connections = ctx_.connections.size();
   return s;
 }

@@ -36,6 +36,9 @@ struct ServerOptions {
   std::vector<std::string> decoded_encodings = {"identity", "gzip", "deflate"};
   /// One structured log line per answered request (request id, method, path, status, time).
   bool access_log = true;
+  /// Open connections (streams included) at most. Past it a new connection is answered 503
+  /// `overloaded` with Retry-After and closed, so that memory stays bounded under a flood.
+  size_t max_connections = 10'000;
 };
 
 /// An asynchronous, multi-threaded HTTP/1.0 and 1.1 server (Boost.Beast): keep-alive, one request
@@ -55,6 +58,8 @@ class Server {
     uint64_t handler_errors = 0;
     uint64_t accepted_connections = 0;
     uint64_t active_connections = 0;
+    /// Connections turned away at `max_connections`.
+    uint64_t refused_connections = 0;
   };
 
   Server(ServerOptions options, Router router);

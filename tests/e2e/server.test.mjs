@@ -143,4 +143,49 @@ describe('server lifecycle', { timeout: 120000 }, () => {
       assert.equal(dumped.length, 1);
       assert.equal(dumped[0].tenant, 'globex', 'the event belongs to the new key\'s tenant');
     }));
+
+  test('connections past http.max_connections get 503 overloaded; the open ones are still served',
+    withDiagnostics(async () => {
+      const server = await Server.start({ env: { CA_HTTP_MAX_CONNECTIONS: '4' } });
+      // Four idle connections fill the server.
+      const idle = [];
+      for (let i = 0; i < 4; i++) {
+        const socket = net.connect(server.port, '127.0.0.1');
+        await once(socket, 'connect');
+        idle.push(socket);
+      }
+      await sleep(200);  // accepted by now
+      const refused = net.connect(server.port, '127.0.0.1');
+      let raw = '';
+      refused.setEncoding('utf8');
+      refused.on('data', (d) => { raw += d; });
+      await once(refused, 'end');
+      const answer = parseRawResponse(raw);
+      assert.equal(answer.status, 503, raw);
+      assert.equal(answer.headers['retry-after'], '1');
+      assert.equal(JSON.parse(answer.body).error.code, 'overloaded');
+      refused.destroy();
+
+      // An open connection still gets answers.
+      idle[0].write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+      let health = '';
+      idle[0].setEncoding('utf8');
+      await new Promise((resolve) => idle[0].on('data', (d) => { health += d; if (health.includes('"ok"')) resolve(); }));
+      assert.match(health, /^HTTP\/1\.1 200/);
+      // Once two close, requests on new connections are served and the refusal is counted.
+      idle.pop().destroy();
+      idle.pop().destroy();
+      let metrics;
+      for (let attempt = 0; attempt < 50; attempt++) {  // until the server has seen them close
+        metrics = await request(server, 'GET', '/metrics').catch((e) => ({ status: 0, text: String(e) }));
+        if (metrics.status === 200) break;
+        await sleep(100);
+      }
+      assert.equal(metrics.status, 200, metrics.text);
+      // At least the one above (a scrape tried before the server saw the closes counts too).
+      assert.match(metrics.text, /^ca_http_refused_connections_total [1-9]\d*$/m, metrics.text);
+      assert.match(metrics.text, /^ca_http_open_connections [1-4]$/m);
+      for (const socket of idle) socket.destroy();
+      assert.deepEqual(await server.stop(), { code: 0, signal: null });
+    }));
 });
