@@ -11,6 +11,7 @@
 #include "cache/lru_cache.h"
 #include "event/event_codec.h"
 #include "event/timestamp.h"
+#include "services/wal_store_state_test.h"
 #include "state/sqlite_state_store.h"
 #include "wal/wal_test_util.h"
 
@@ -55,20 +56,10 @@ const std::vector<Sent> kAcme = {
     {"u6", "page_view", "2024-10-08T11:00:00Z"},
 };
 
-class AdminDashboardServiceTest : public ::testing::Test {
+class AdminDashboardServiceTest : public WalStoreStateTest {
  protected:
   void SetUp() override {
-    wal_options_.dir = dir_.path() + "/wal";
-    wal_options_.sync = wal::SyncMode::kNone;
-    store_options_.dir = dir_.path() + "/store";
-    store_options_.poll_interval_ms = 5;
-    state_ = std::move(state::OpenSqliteStateStore(dir_.path() + "/state.db")).value();
-    for (const char* t : {"acme", "other", "system"}) {
-      ASSERT_TRUE(state_->GetOrCreateTenant(t).ok());
-    }
-    wal_ = std::move(wal::Wal::Open(wal_options_)).value();
-    store_ = std::move(store::EventStore::Open(store_options_, wal_options_, wal_.get())).value();
-    ASSERT_TRUE(store_->Start().ok());
+    ASSERT_NO_FATAL_FAILURE(OpenWalStoreState({"acme", "other", "system"}));
     Send("acme", kAcme);
     // Another tenant: many users today, and a route of its own; never counted for acme.
     std::vector<Sent> other;
@@ -119,10 +110,7 @@ class AdminDashboardServiceTest : public ::testing::Test {
     ASSERT_TRUE(state_->AddDeadLetters("other", {letter(4000, "event_too_old")}, 100).ok());
   }
 
-  void TearDown() override {
-    EXPECT_TRUE(store_->Close().ok());
-    EXPECT_TRUE(wal_->Close().ok());
-  }
+  void TearDown() override { CloseWalStoreState(); }
 
   void Send(const std::string& tenant, const std::vector<Sent>& events) {
     std::vector<std::string> payloads;
@@ -175,12 +163,6 @@ class AdminDashboardServiceTest : public ::testing::Test {
     return text.ok() ? json::parse(*text) : json();
   }
 
-  wal::testing::TempDir dir_;
-  wal::Options wal_options_;
-  store::StoreOptions store_options_;
-  std::unique_ptr<state::StateStore> state_;
-  std::unique_ptr<wal::Wal> wal_;
-  std::unique_ptr<store::EventStore> store_;
   int next_id_ = 0;
 };
 

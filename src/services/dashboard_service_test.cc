@@ -12,6 +12,7 @@
 #include "event/event_codec.h"
 #include "event/timestamp.h"
 #include "services/query_service.h"
+#include "services/wal_store_state_test.h"
 #include "state/sqlite_state_store.h"
 #include "wal/wal_test_util.h"
 
@@ -68,18 +69,10 @@ const std::vector<Sent> kHistory = {
     {"search", "2024-09-20T08:00:00Z", R"({"query":"engineer"})"},
 };
 
-class DashboardServiceTest : public ::testing::Test {
+class DashboardServiceTest : public WalStoreStateTest {
  protected:
   void SetUp() override {
-    wal_options_.dir = dir_.path() + "/wal";
-    wal_options_.sync = wal::SyncMode::kNone;
-    store_options_.dir = dir_.path() + "/store";
-    store_options_.poll_interval_ms = 5;
-    state_ = std::move(state::OpenSqliteStateStore(dir_.path() + "/state.db")).value();
-    ASSERT_TRUE(state_->GetOrCreateTenant("acme").ok());
-    wal_ = std::move(wal::Wal::Open(wal_options_)).value();
-    store_ = std::move(store::EventStore::Open(store_options_, wal_options_, wal_.get())).value();
-    ASSERT_TRUE(store_->Start().ok());
+    ASSERT_NO_FATAL_FAILURE(OpenWalStoreState({"acme"}));
     rollups_ = std::move(batch::RollupUpdater::Open(wal_options_, wal_.get(), state_.get(),
                                                     store_.get(), {}, nullptr))
                    .value();
@@ -95,8 +88,7 @@ class DashboardServiceTest : public ::testing::Test {
 
   void TearDown() override {
     EXPECT_TRUE(rollups_->Stop().ok());
-    EXPECT_TRUE(store_->Close().ok());
-    EXPECT_TRUE(wal_->Close().ok());
+    CloseWalStoreState();
   }
 
   void Send(const std::string& user, const std::vector<Sent>& events) {
@@ -126,12 +118,6 @@ class DashboardServiceTest : public ::testing::Test {
     return text.ok() ? json::parse(*text) : json();
   }
 
-  wal::testing::TempDir dir_;
-  wal::Options wal_options_;
-  store::StoreOptions store_options_;
-  std::unique_ptr<state::StateStore> state_;
-  std::unique_ptr<wal::Wal> wal_;
-  std::unique_ptr<store::EventStore> store_;
   std::unique_ptr<batch::RollupUpdater> rollups_;
   int next_id_ = 0;
 };

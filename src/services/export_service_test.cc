@@ -13,6 +13,7 @@
 
 #include "event/event_codec.h"
 #include "event/timestamp.h"
+#include "services/wal_store_state_test.h"
 #include "state/sqlite_state_store.h"
 #include "wal/wal_test_util.h"
 
@@ -133,19 +134,10 @@ std::vector<json> CsvAsObjects(const std::string& text) {
   return rows;
 }
 
-class ExportServiceTest : public ::testing::Test {
+class ExportServiceTest : public WalStoreStateTest {
  protected:
   void SetUp() override {
-    wal_options_.dir = dir_.path() + "/wal";
-    wal_options_.sync = wal::SyncMode::kNone;
-    store_options_.dir = dir_.path() + "/store";
-    store_options_.poll_interval_ms = 5;
-    state_ = std::move(state::OpenSqliteStateStore(dir_.path() + "/state.db")).value();
-    ASSERT_TRUE(state_->GetOrCreateTenant("acme").ok());
-    ASSERT_TRUE(state_->GetOrCreateTenant("globex").ok());
-    wal_ = std::move(wal::Wal::Open(wal_options_)).value();
-    store_ = std::move(store::EventStore::Open(store_options_, wal_options_, wal_.get())).value();
-    ASSERT_TRUE(store_->Start().ok());
+    ASSERT_NO_FATAL_FAILURE(OpenWalStoreState({"acme", "globex"}));
     queries_ = std::make_unique<QueryService>(store_.get(), QueryServiceOptions{});
     Send(kEvents);
     options_.dir = dir_.path() + "/exports";
@@ -154,8 +146,7 @@ class ExportServiceTest : public ::testing::Test {
 
   void TearDown() override {
     queries_->Stop();
-    EXPECT_TRUE(store_->Close().ok());
-    EXPECT_TRUE(wal_->Close().ok());
+    CloseWalStoreState();
   }
 
   void Send(const std::vector<Sent>& events) {
@@ -210,12 +201,6 @@ class ExportServiceTest : public ::testing::Test {
     return ids;
   }
 
-  wal::testing::TempDir dir_;
-  wal::Options wal_options_;
-  store::StoreOptions store_options_;
-  std::unique_ptr<state::StateStore> state_;
-  std::unique_ptr<wal::Wal> wal_;
-  std::unique_ptr<store::EventStore> store_;
   std::unique_ptr<QueryService> queries_;
   ExportServiceOptions options_;
   std::atomic<int64_t> now_ms_{At("2024-11-10T00:00:00Z")};

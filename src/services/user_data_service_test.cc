@@ -9,6 +9,7 @@
 #include "batch/rollup_updater.h"
 #include "event/event_codec.h"
 #include "services/ingest_rules_service.h"
+#include "services/wal_store_state_test.h"
 #include "state/sqlite_state_store.h"
 #include "store/event_store.h"
 #include "wal/wal_test_util.h"
@@ -23,18 +24,10 @@ constexpr int64_t kT0 = 20'000 * kDayMs;  // 2024-10-04, a whole day
 
 // The WAL, the event store reading it, the SQLite state store and the rollups following the WAL
 // (started), in a temporary directory: what a deletion reaches in the server.
-class UserDataServiceTest : public ::testing::Test {
+class UserDataServiceTest : public WalStoreStateTest {
  protected:
   void SetUp() override {
-    wal_options_.dir = dir_.path() + "/wal";
-    wal_options_.sync = wal::SyncMode::kNone;
-    store_options_.dir = dir_.path() + "/store";
-    store_options_.poll_interval_ms = 5;
-    state_ = std::move(state::OpenSqliteStateStore(dir_.path() + "/state.db")).value();
-    ASSERT_TRUE(state_->GetOrCreateTenant("acme").ok());
-    wal_ = std::move(wal::Wal::Open(wal_options_)).value();
-    store_ = std::move(store::EventStore::Open(store_options_, wal_options_, wal_.get())).value();
-    ASSERT_TRUE(store_->Start().ok());
+    ASSERT_NO_FATAL_FAILURE(OpenWalStoreState({"acme"}));
     rollups_ = std::move(batch::RollupUpdater::Open(wal_options_, wal_.get(), state_.get(),
                                                     store_.get(), {}, nullptr))
                    .value();
@@ -43,8 +36,7 @@ class UserDataServiceTest : public ::testing::Test {
 
   void TearDown() override {
     EXPECT_TRUE(rollups_->Stop().ok());
-    EXPECT_TRUE(store_->Close().ok());
-    EXPECT_TRUE(wal_->Close().ok());
+    CloseWalStoreState();
   }
 
   // Appends one job_apply of `user`, received at `received_at_ms`, and returns the end LSN.
@@ -89,12 +81,6 @@ class UserDataServiceTest : public ::testing::Test {
     return rows.ok() ? rows->size() : 0;
   }
 
-  wal::testing::TempDir dir_;
-  wal::Options wal_options_;
-  store::StoreOptions store_options_;
-  std::unique_ptr<state::StateStore> state_;
-  std::unique_ptr<wal::Wal> wal_;
-  std::unique_ptr<store::EventStore> store_;
   std::unique_ptr<batch::RollupUpdater> rollups_;
   int next_id_ = 0;
 };
