@@ -326,6 +326,13 @@ struct EventStore::Impl {
   std::string payload;  // scratch, reused record to record
   event::Event event;   // scratch, reused record to record
 
+  // SetError's memory of what it logged last, so that a repeating failure does not flood the log.
+  static constexpr int64_t kErrorLogIntervalMs = 60'000;
+  std::mutex error_log_mu;
+  std::string logged_error;        // guarded by error_log_mu
+  int64_t logged_error_at_ms = 0;  // guarded by error_log_mu; monotonic
+  uint64_t unlogged_repeats = 0;   // guarded by error_log_mu
+
   std::mutex bg_mu;
   std::condition_variable bg_cv;
   bool stop = false;
@@ -862,8 +869,27 @@ struct EventStore::Impl {
     }
   }
 
+  // Logs a failure of the background work and keeps it for stats. A failure that repeats (a
+  // record the consumer cannot read is met again at every poll) is logged once, then at most
+  // once a minute with how often it came meanwhile.
   void SetError(const std::string& message) {
-    spdlog::error("store: {}", message);
+    {
+      std::lock_guard lock(error_log_mu);
+      const int64_t now_ms = MonotonicNanos() / 1'000'000;
+      if (message == logged_error && now_ms - logged_error_at_ms < kErrorLogIntervalMs) {
+        ++unlogged_repeats;
+      } else {
+        if (unlogged_repeats > 0 && message == logged_error) {
+          spdlog::error("store: {} (and {} more time(s) since it was last logged)", message,
+                        unlogged_repeats);
+        } else {
+          spdlog::error("store: {}", message);
+        }
+        logged_error = message;
+        logged_error_at_ms = now_ms;
+        unlogged_repeats = 0;
+      }
+    }
     std::lock_guard lock(mu);
     counters.last_error = message;
   }

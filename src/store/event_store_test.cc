@@ -4,6 +4,11 @@
 
 #include <map>
 #include <set>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "event/event_codec.h"
 #include "io/fault_env.h"
@@ -151,6 +156,32 @@ TEST_F(EventStoreTest, EventsAreVisibleAndDerivedColumnsFilled) {
                   .ok());
   EXPECT_EQ(jobs, 100);
   EXPECT_EQ(with_value, 100);
+}
+
+// A record the consumer cannot read stops it there (nothing after it is skipped), and is met
+// again at every poll: the failure is logged once, not at every poll.
+TEST_F(EventStoreTest, AnUnreadableRecordIsLoggedOnceNotAtEveryPoll) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  OpenAll();
+  wal::Lsn end = 0;
+  ASSERT_TRUE(wal::testing::AppendAndWait(wal_.get(), {"not an event record"}, &end).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // about 60 polls of 5 ms
+  const StoreStats stats = store_->stats();
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(stats.last_error.find("wal record at lsn"), std::string::npos) << stats.last_error;
+  EXPECT_LT(stats.applied_lsn, end);
+  const std::string text = log.str();
+  size_t lines = 0;
+  for (size_t at = text.find("consuming the WAL"); at != std::string::npos;
+       at = text.find("consuming the WAL", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << text;
+  EXPECT_FALSE(store_->Close().ok());  // it cannot read past the record either
+  store_.reset();
 }
 
 TEST_F(EventStoreTest, FlushWritesPartsPerDayAndKeepsEveryEventOnce) {
