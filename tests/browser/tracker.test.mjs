@@ -52,7 +52,7 @@ async function startSite() {
       res.end(s.html(req.url));
     });
   });
-  s.html = (url) => (url.startsWith('/script-tag/') ? kScriptTagPage : kPageTemplate)
+  s.html = (url = '/') => (url.startsWith('/script-tag/') ? kScriptTagPage : kPageTemplate)
     .replaceAll('__CA_HOST__', s.caHost).replaceAll('__CA_WRITE_KEY__', s.writeKey);
   await new Promise((resolve) => s.http.listen(0, '127.0.0.1', resolve));
   s.origin = `http://127.0.0.1:${s.http.address().port}`;
