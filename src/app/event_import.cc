@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -75,6 +76,15 @@ std::string ImportReceipt::ToJson() const {
 Result<ImportReceipt> ImportEvents(const ImportOptions& options, std::ostream& log) {
   const auto started = std::chrono::steady_clock::now();
   DataDir dir{options.config.data};
+  // Importing makes no tenant: a directory that does not exist holds none (and SQLite would say
+  // only that it cannot open the state file).
+  std::error_code ec;
+  if (options.config.state.empty() && !std::filesystem::is_directory(options.config.data, ec)) {
+    return Status(ErrorCode::kNotFound,
+                  "no data directory '" + options.config.data +
+                      "'; create it and the tenant with `career-analytics keys create --data " +
+                      options.config.data + " --tenant " + options.tenant + "`");
+  }
   CA_ASSIGN_OR_RETURN(auto state, OpenState(options.config));
   CA_ASSIGN_OR_RETURN(auto tenant, state->FindTenant(options.tenant));
   if (!tenant) {

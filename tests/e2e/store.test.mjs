@@ -276,6 +276,11 @@ describe('offline commands', { timeout: 300000 }, () => {
         { env: { CA_INGEST_DEDUP_MAX_IDS: 'lots' } });
       assert.equal(bad.code, 1, bad.stderr);
       assert.match(bad.stderr, /config_invalid/);
+      const nowhere = path.join(dataDir, 'no-such-dir');
+      const missing = await runCli(['import', 'events', '--data', nowhere, '--tenant', 'acme', '--file', file]);
+      assert.equal(missing.code, 1, missing.stderr);
+      assert.match(missing.stderr, /not_found: no data directory .*no-such-dir.*keys create --data/);
+      assert.ok(!fs.existsSync(nowhere), 'nothing created');
       const receipt = JSON.parse(await cli(['import', 'events', '--data', dataDir, '--tenant', 'acme', '--file', file]));
       assert.equal(receipt.received, 503);
       assert.equal(receipt.accepted, 500);
