@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,7 +58,10 @@ struct Replay {
   std::string tenant;
   state::StateStore* state = nullptr;
   http::Responder respond;
+  std::promise<void> all_done;
 
+  // Runs where the commit's answer comes: mostly the WAL's sync thread, which every ingest
+  // request waits for. So it only counts; Finish writes to the state store.
   void Done(int64_t id, const Result<ingest::Receipt>& receipt) {
     std::lock_guard lock(mu);
     if (receipt.ok() && receipt->accepted + receipt->duplicates > 0) {
@@ -70,7 +74,12 @@ struct Replay {
     } else {
       ++failed;  // could not be written (disk full...): kept, try again later
     }
-    if (--remaining > 0) return;
+    if (--remaining == 0) all_done.set_value();
+  }
+
+  // After the last Done: deletes the replayed letters and answers.
+  void Finish() {
+    std::lock_guard lock(mu);
     Status deleted = state->DeleteDeadLetters(tenant, resolved);
     if (!deleted.ok()) {
       respond(http::ErrorResponse(deleted));
@@ -177,12 +186,17 @@ void DeadLetterHandler::HandleReplay(http::Request& request, http::Responder res
         200, R"({"replayed":0,"accepted":0,"duplicates":0,"still_rejected":0,"failed":0})"));
     return;
   }
+  std::future<void> all_done = replay->all_done.get_future();
   for (const state::DeadLetter& letter : letters) {
     ingest_->CommitBody(
         tenant, letter.received_at_ms,
         [&letter](const event::Catalogue& catalogue) { return ReplayBody(letter, catalogue); }, {},
         [replay, id = letter.id](Result<ingest::Receipt> r) { replay->Done(id, r); });
   }
+  // A replay is an operator's rare request: its HTTP thread waits for the commits (a sync or
+  // two) and does the state store's write itself, off the WAL's sync thread.
+  all_done.wait();
+  replay->Finish();
 }
 
 }  // namespace ca::api
