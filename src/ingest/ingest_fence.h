@@ -45,7 +45,7 @@ class IngestFence {
   /// still held after `timeout_ms`. Tickets taken meanwhile are not waited for.
   bool Drain(int64_t timeout_ms);
 
-  /// Tickets held now (for tests and metrics).
+  /// Tickets held now (tests read it).
   uint64_t held() const;
 
  private:
